@@ -1,0 +1,38 @@
+//! The verified identity of a caller, as the proxy hands it to both backends.
+//!
+//! Produced by `auth` once per request; consumed by `flags` (sticky canary by
+//! user), `cap` (per-client keys) and the handlers (as a request extension).
+//! Knows nothing of Pingora, HTTP parsing or TOML.
+
+/// Which credential proved the identity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuthScheme {
+    /// A NextAuth v4 / Auth.js v5 session cookie (or the same token as a bearer).
+    Session,
+    /// A chatbot widget bearer JWT.
+    Chatbot,
+    /// A machine service token (e.g. the WhatsApp worker).
+    Service,
+}
+
+impl AuthScheme {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthScheme::Session => "session",
+            AuthScheme::Chatbot => "chatbot",
+            AuthScheme::Service => "service",
+        }
+    }
+}
+
+/// One verified caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub scheme: AuthScheme,
+    /// User id (`sub` of a session), chatbot subject, or service name.
+    pub user_id: String,
+    pub email: Option<String>,
+    pub tenant_id: Option<String>,
+    /// Unix seconds after which the credential is no longer valid, if known.
+    pub expires_at: Option<u64>,
+}

@@ -1,0 +1,4 @@
+//! cutover: a Pingora reverse proxy that moves a Next.js app's API to Rust
+//! one route at a time.
+
+pub mod identity;
