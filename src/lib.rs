@@ -1,4 +1,28 @@
 //! cutover: a Pingora reverse proxy that moves a Next.js app's API to Rust
 //! one route at a time.
+//!
+//! Request flow: route match → flag decision → backend (next upstream, the
+//! embedded rust router, or a remote rust upstream) → metrics and log.
 
+/// Admin listener: metrics, health, readiness, effective config.
+pub mod admin;
+/// The backends: upstream peers and the embedded rust adapter.
+pub mod backend;
+/// Command line.
+pub mod cli;
+/// Files → validated config types (the only serde/TOML module).
+pub mod config;
+/// Flag types and the pure sticky decision.
+pub mod flags;
+/// The verified caller identity handed to both backends.
 pub mod identity;
+/// Every metric name and its labels.
+pub mod metrics;
+/// The Pingora `ProxyHttp` glue.
+pub mod proxy;
+/// Live snapshot and the config reloader.
+pub mod reload;
+/// Route table and pure matcher.
+pub mod route;
+/// Server assembly shared by main and tests.
+pub mod server;

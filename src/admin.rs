@@ -1,0 +1,94 @@
+//! The admin listener (its own port): `/metrics`, `/-/health`, `/-/ready`,
+//! `/-/config`. A Pingora `ServeHttp` app, so a graceful upgrade hands its
+//! socket over like the proxy's. Never shows secrets.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use http::Response;
+use pingora::apps::http_app::ServeHttp;
+use pingora::protocols::http::ServerSession;
+use serde_json::{Value, json};
+
+use crate::config::RustBackend;
+use crate::metrics::Metrics;
+use crate::reload::{Live, Snapshot};
+
+pub struct Admin {
+    pub live: Arc<Live>,
+    pub metrics: Arc<Metrics>,
+}
+
+#[async_trait]
+impl ServeHttp for Admin {
+    async fn response(&self, session: &mut ServerSession) -> Response<Vec<u8>> {
+        let path = session.req_header().uri.path().to_string();
+        match path.as_str() {
+            "/metrics" => reply(
+                200,
+                "text/plain; version=0.0.4",
+                self.metrics.render().into_bytes(),
+            ),
+            "/-/health" => reply(200, "application/json", br#"{"status":"ok"}"#.to_vec()),
+            "/-/ready" => {
+                let snap = self.live.load();
+                let body = json!({ "status": "ready", "generation": snap.generation });
+                reply(200, "application/json", body.to_string().into_bytes())
+            }
+            "/-/config" => {
+                let body = config_json(&self.live.load());
+                reply(200, "application/json", body.to_string().into_bytes())
+            }
+            _ => reply(
+                404,
+                "application/json",
+                br#"{"error":"not_found"}"#.to_vec(),
+            ),
+        }
+    }
+}
+
+fn reply(status: u16, content_type: &str, body: Vec<u8>) -> Response<Vec<u8>> {
+    let mut r = Response::new(body);
+    *r.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::OK);
+    if let Ok(v) = http::HeaderValue::from_str(content_type) {
+        r.headers_mut().insert(http::header::CONTENT_TYPE, v);
+    }
+    let len = r.body().len();
+    r.headers_mut()
+        .insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(len));
+    r
+}
+
+/// The effective snapshot: routes, flags, backends (URLs only), generation.
+pub fn config_json(snap: &Snapshot) -> Value {
+    let cfg = &snap.config;
+    let routes: Vec<Value> = cfg
+        .routes
+        .iter()
+        .map(|r| {
+            let flag = cfg.flag(&r.id);
+            json!({
+                "id": r.id.as_str(),
+                "path": r.pattern.as_str(),
+                "methods": r.methods.as_ref().map(|ms| ms.iter().map(|m| m.as_str()).collect::<Vec<_>>()),
+                "rust_path": r.rust_path.as_ref().map(|p| p.as_str()),
+                "kind": format!("{:?}", r.kind).to_lowercase(),
+                "flag": flag.map_or_else(|| "next (no flag)".to_string(), |f| f.describe()),
+                "rust_percent": flag.map_or(0, |f| f.rust_percent()),
+                "flag_file": flag.map(|f| f.source.display().to_string()),
+            })
+        })
+        .collect();
+    json!({
+        "generation": snap.generation,
+        "routes_file": cfg.routes_file.display().to_string(),
+        "flags_dir": cfg.flags_dir.display().to_string(),
+        "backends": {
+            "next": cfg.next.0.url,
+            "rust": match &cfg.rust { RustBackend::Embedded => "embedded".to_string(), RustBackend::Remote(u) => u.url.clone() },
+        },
+        "response_headers": cfg.live.response_headers,
+        "routes": routes,
+    })
+}

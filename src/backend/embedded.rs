@@ -1,0 +1,175 @@
+//! Serve the in-process axum router from a Pingora session: no extra hop,
+//! bodies streamed both ways (never buffered whole).
+//!
+//! Request body chunks are fed to the handler through a small channel while
+//! its response streams back; whichever side is ready first makes progress.
+
+use bytes::Bytes;
+use futures::StreamExt;
+use http_body_util::BodyExt;
+use pingora::http::ResponseHeader;
+use pingora::proxy::Session;
+use tower::ServiceExt;
+
+/// Request body chunks in flight between the session and the handler.
+const BODY_CHANNEL_DEPTH: usize = 8;
+
+/// Hop-by-hop headers never copied to or from the handler.
+const HOP_BY_HOP: [&str; 7] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// Run `router` on the request in `session` (with `path_and_query` as its
+/// URI and `extensions` attached) and write its response. Returns the status.
+pub async fn serve(
+    session: &mut Session,
+    router: &axum::Router,
+    path_and_query: &str,
+    extensions: http::Extensions,
+) -> pingora::Result<u16> {
+    let head = session.req_header();
+    let mut builder = http::Request::builder()
+        .method(head.method.clone())
+        .uri(path_and_query);
+    for (name, value) in head.headers.iter() {
+        if !HOP_BY_HOP.contains(&name.as_str()) {
+            builder = builder.header(name, value);
+        }
+    }
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(BODY_CHANNEL_DEPTH);
+    let body = axum::body::Body::from_stream(tokio_stream_from(rx));
+    let mut request = builder.body(body).map_err(|e| {
+        pingora::Error::because(
+            pingora::ErrorType::InvalidHTTPHeader,
+            "request for embedded handler",
+            e,
+        )
+    })?;
+    *request.extensions_mut() = extensions;
+
+    let svc = router.clone();
+    let mut handler = tokio::spawn(async move { svc.oneshot(request).await });
+    let mut feed = Some(tx);
+    if session.as_downstream_mut().is_body_done() {
+        feed = None;
+    }
+
+    // Phase 1: feed the body until the handler answers.
+    let response = loop {
+        tokio::select! {
+            joined = &mut handler => break joined,
+            chunk = session.read_request_body(), if feed.is_some() => {
+                forward_chunk(&mut feed, chunk).await;
+            }
+        }
+    };
+    let response = match response {
+        Ok(Ok(r)) => r,
+        Ok(Err(never)) => match never {},
+        Err(join) => {
+            return Err(pingora::Error::because(
+                pingora::ErrorType::InternalError,
+                "embedded handler panicked",
+                join,
+            ));
+        }
+    };
+
+    let (parts, mut body) = response.into_parts();
+    let status = parts.status.as_u16();
+    let mut header = ResponseHeader::build(parts.status, Some(parts.headers.len() + 1))?;
+    for (name, value) in parts.headers.iter() {
+        if !HOP_BY_HOP.contains(&name.as_str()) {
+            header.append_header(name.clone(), value.clone())?;
+        }
+    }
+    let no_body = head_or_bodyless(session, status);
+    if !no_body && !parts.headers.contains_key(http::header::CONTENT_LENGTH) {
+        match http_body::Body::size_hint(&body).exact() {
+            Some(n) => header.insert_header(http::header::CONTENT_LENGTH, n.to_string())?,
+            None => header.insert_header(http::header::TRANSFER_ENCODING, "chunked")?,
+        }
+    }
+    let eos = no_body || body.is_end_stream_hint();
+    session.write_response_header(Box::new(header), eos).await?;
+    if eos {
+        return Ok(status);
+    }
+
+    // Phase 2: stream the response, still feeding any request body left.
+    loop {
+        tokio::select! {
+            frame = body.frame() => match frame {
+                Some(Ok(frame)) => {
+                    if let Ok(data) = frame.into_data() {
+                        if !data.is_empty() {
+                            session.write_response_body(Some(data), false).await?;
+                        }
+                    }
+                }
+                Some(Err(e)) => {
+                    return Err(pingora::Error::because(
+                        pingora::ErrorType::InternalError,
+                        "embedded handler body",
+                        e,
+                    ));
+                }
+                None => break,
+            },
+            chunk = session.read_request_body(), if feed.is_some() => {
+                forward_chunk(&mut feed, chunk).await;
+            }
+        }
+    }
+    session.write_response_body(None, true).await?;
+    Ok(status)
+}
+
+async fn forward_chunk(
+    feed: &mut Option<tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>>,
+    chunk: pingora::Result<Option<Bytes>>,
+) {
+    let Some(tx) = feed.as_ref() else { return };
+    let item = match chunk {
+        Ok(Some(b)) => Ok(b),
+        Ok(None) => {
+            *feed = None;
+            return;
+        }
+        Err(e) => Err(std::io::Error::other(e.to_string())),
+    };
+    let failed = item.is_err();
+    // The handler may drop its body without reading it: then stop feeding.
+    if tx.send(item).await.is_err() || failed {
+        *feed = None;
+    }
+}
+
+fn head_or_bodyless(session: &Session, status: u16) -> bool {
+    session.req_header().method == http::Method::HEAD
+        || status == 204
+        || status == 304
+        || status < 200
+}
+
+fn tokio_stream_from<T: Send + 'static>(
+    mut rx: tokio::sync::mpsc::Receiver<T>,
+) -> impl futures::Stream<Item = T> + Send + 'static {
+    futures::stream::poll_fn(move |cx| rx.poll_recv(cx)).boxed()
+}
+
+trait EndHint {
+    fn is_end_stream_hint(&self) -> bool;
+}
+
+impl EndHint for axum::body::Body {
+    fn is_end_stream_hint(&self) -> bool {
+        http_body::Body::is_end_stream(self)
+    }
+}

@@ -1,0 +1,158 @@
+//! THE edge: `routes.toml` and `flags/*.toml` → validated, serde-free types.
+//!
+//! The only module that knows serde and TOML. `raw` mirrors the files
+//! (`deny_unknown_fields`); the `TryFrom`-style conversions here turn them into
+//! [`Config`], whose types make bad values unrepresentable. Every error names
+//! the file, the line and the fix. May use: `route`, `flags`, `identity`.
+
+mod backend;
+mod error;
+mod flagfile;
+mod raw;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use backend::{NextBackend, RustBackend, Upstream};
+pub use error::ConfigError;
+
+use crate::flags::Flag;
+use crate::route::{RouteId, RouteTable};
+
+/// Settings fixed when the process starts; a reload that changes them is
+/// reported and otherwise ignored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessSettings {
+    pub listen: String,
+    pub admin_listen: String,
+    pub threads: usize,
+    pub grace_period: Duration,
+    pub graceful_shutdown_timeout: Duration,
+    pub keepalive_pool: usize,
+    pub upgrade_sock: String,
+    pub pid_file: String,
+}
+
+/// Settings that take effect on reload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveSettings {
+    /// Add `x-cutover-route` / `x-cutover-backend` to responses.
+    pub response_headers: bool,
+    pub reload_interval: Duration,
+}
+
+/// One whole, validated configuration: swapped as a unit on reload.
+#[derive(Debug)]
+pub struct Config {
+    pub routes_file: PathBuf,
+    pub flags_dir: PathBuf,
+    pub process: ProcessSettings,
+    pub live: LiveSettings,
+    pub next: NextBackend,
+    pub rust: RustBackend,
+    pub routes: RouteTable,
+    /// Flag per route id; a route with no flag file is served by next.
+    pub flags: BTreeMap<RouteId, Flag>,
+    /// Content hash of every file read, for change detection.
+    pub content_hash: [u8; 32],
+}
+
+impl Config {
+    /// Read and validate `routes.toml` and its flags directory.
+    pub fn load(routes_file: &Path) -> Result<Config, ConfigError> {
+        let files = ConfigFiles::read(routes_file)?;
+        Config::from_files(&files)
+    }
+
+    /// Validate already-read files (the reloader hashes before parsing).
+    pub fn from_files(files: &ConfigFiles) -> Result<Config, ConfigError> {
+        let raw = raw::parse_routes(&files.routes_path, &files.routes_text)?;
+        let mut cfg = raw::build(&files.routes_path, &files.routes_text, raw)?;
+        let mut flags = BTreeMap::new();
+        for (path, text) in &files.flag_files {
+            let (id, flag) = flagfile::parse(path, text, &cfg.routes)?;
+            if flags.insert(id.clone(), flag).is_some() {
+                return Err(ConfigError::at(
+                    path,
+                    1,
+                    format!("a second flag file for route `{id}`: keep one file per route"),
+                ));
+            }
+        }
+        cfg.flags = flags;
+        cfg.content_hash = files.hash;
+        Ok(cfg)
+    }
+
+    pub fn flag(&self, id: &RouteId) -> Option<&Flag> {
+        self.flags.get(id)
+    }
+}
+
+/// The raw text of every config file, and one hash over all of them.
+pub struct ConfigFiles {
+    pub routes_path: PathBuf,
+    pub routes_text: String,
+    pub flags_dir: PathBuf,
+    /// `(path, text)` for every `*.toml` in the flags directory, sorted by name.
+    pub flag_files: Vec<(PathBuf, String)>,
+    pub hash: [u8; 32],
+}
+
+impl ConfigFiles {
+    /// Read `routes.toml` and every `flags/*.toml`, following symlinks (so a
+    /// Kubernetes `..data` swap or an editor's rename is seen as new content).
+    pub fn read(routes_path: &Path) -> Result<ConfigFiles, ConfigError> {
+        use sha2::{Digest, Sha256};
+        let routes_text =
+            std::fs::read_to_string(routes_path).map_err(|e| ConfigError::io(routes_path, &e))?;
+        let flags_dir = raw::flags_dir_of(routes_path, &routes_text);
+        let mut names = Vec::new();
+        match std::fs::read_dir(&flags_dir) {
+            Ok(entries) => {
+                for entry in entries.flatten() {
+                    let name = entry.file_name().to_string_lossy().into_owned();
+                    // `..data`, `..2026_…` and dotfiles are ConfigMap plumbing.
+                    if name.ends_with(".toml") && !name.starts_with('.') {
+                        names.push(name);
+                    }
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(ConfigError::io(&flags_dir, &e)),
+        }
+        names.sort();
+        let mut hasher = Sha256::new();
+        hasher.update(routes_text.as_bytes());
+        let mut flag_files = Vec::with_capacity(names.len());
+        for name in names {
+            let path = flags_dir.join(&name);
+            let text = match std::fs::read_to_string(&path) {
+                Ok(t) => t,
+                // Removed between listing and reading: the next poll sees it.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(ConfigError::io(&path, &e)),
+            };
+            hasher.update([0u8]);
+            hasher.update(name.as_bytes());
+            hasher.update([0u8]);
+            hasher.update(text.as_bytes());
+            flag_files.push((path, text));
+        }
+        Ok(ConfigFiles {
+            routes_path: routes_path.to_path_buf(),
+            routes_text,
+            flags_dir,
+            flag_files,
+            hash: hasher.finalize().into(),
+        })
+    }
+}
+
+/// Validate one flag file's text against a route table (used by `cutover flip`).
+pub fn validate_flag_text(path: &Path, text: &str, routes: &RouteTable) -> Result<(), ConfigError> {
+    flagfile::parse(path, text, routes).map(|_| ())
+}

@@ -1,0 +1,315 @@
+//! Serde mirror of `routes.toml`, and its conversion into [`Config`].
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::backend::{NextBackend, RustBackend, Upstream};
+use super::{Config, ConfigError, LiveSettings, ProcessSettings};
+use crate::route::{PathPattern, Route, RouteId, RouteKind, RouteTable};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFile {
+    server: RawServer,
+    backends: RawBackends,
+    #[serde(default, rename = "route")]
+    routes: Vec<RawRoute>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    listen: Spanned<String>,
+    admin_listen: Spanned<String>,
+    threads: Option<Spanned<usize>>,
+    grace_period_seconds: Option<u64>,
+    graceful_shutdown_timeout_seconds: Option<u64>,
+    keepalive_pool: Option<usize>,
+    upgrade_sock: Option<String>,
+    pid_file: Option<String>,
+    flags_dir: Option<String>,
+    response_headers: Option<bool>,
+    reload_interval_ms: Option<Spanned<u64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBackends {
+    next: RawUpstream,
+    rust: RawUpstream,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUpstream {
+    url: Spanned<String>,
+    connect_timeout_ms: Option<u64>,
+    read_timeout_ms: Option<u64>,
+    write_timeout_ms: Option<u64>,
+    idle_timeout_ms: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRoute {
+    id: Spanned<String>,
+    path: Spanned<String>,
+    methods: Option<Spanned<Vec<String>>>,
+    rust_path: Option<Spanned<String>>,
+    kind: Option<Spanned<String>>,
+}
+
+pub fn parse_routes(path: &Path, text: &str) -> Result<RawFile, ConfigError> {
+    toml::from_str(text).map_err(|e| ConfigError::toml(path, text, &e))
+}
+
+/// Where the flags live: `[server] flags_dir`, relative to `routes.toml`.
+/// Read before full validation so the reloader can hash the flag files.
+pub fn flags_dir_of(routes_path: &Path, text: &str) -> PathBuf {
+    #[derive(Deserialize)]
+    struct Peek {
+        server: Option<PeekServer>,
+    }
+    #[derive(Deserialize)]
+    struct PeekServer {
+        flags_dir: Option<String>,
+    }
+    let dir = toml::from_str::<Peek>(text)
+        .ok()
+        .and_then(|p| p.server)
+        .and_then(|s| s.flags_dir)
+        .unwrap_or_else(|| "flags".to_string());
+    relative_to(routes_path, &dir)
+}
+
+fn relative_to(routes_path: &Path, p: &str) -> PathBuf {
+    let p = Path::new(p);
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        routes_path.parent().unwrap_or(Path::new(".")).join(p)
+    }
+}
+
+pub fn build(path: &Path, text: &str, raw: RawFile) -> Result<Config, ConfigError> {
+    let RawFile {
+        server,
+        backends,
+        routes,
+    } = raw;
+    let err = |span: std::ops::Range<usize>, msg: String| {
+        ConfigError::at_offset(path, text, span.start, msg)
+    };
+
+    let RawServer {
+        listen,
+        admin_listen,
+        threads,
+        grace_period_seconds,
+        graceful_shutdown_timeout_seconds,
+        keepalive_pool,
+        upgrade_sock,
+        pid_file,
+        flags_dir,
+        response_headers,
+        reload_interval_ms,
+    } = server;
+    for addr in [&listen, &admin_listen] {
+        if addr.get_ref().parse::<std::net::SocketAddr>().is_err() {
+            return Err(err(
+                addr.span(),
+                format!(
+                    "`{}` is not an address: write IP:PORT, e.g. \"0.0.0.0:8080\"",
+                    addr.get_ref()
+                ),
+            ));
+        }
+    }
+    if listen.get_ref() == admin_listen.get_ref() && !listen.get_ref().ends_with(":0") {
+        return Err(err(
+            admin_listen.span(),
+            "admin_listen must differ from listen".into(),
+        ));
+    }
+    let threads = match threads {
+        Some(t) if *t.get_ref() == 0 || *t.get_ref() > 256 => {
+            return Err(err(
+                t.span(),
+                "threads must be in 1..=256 (default: number of CPUs)".into(),
+            ));
+        }
+        Some(t) => t.into_inner(),
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    let reload_interval = match reload_interval_ms {
+        Some(ms) if !(10..=250).contains(ms.get_ref()) => {
+            return Err(err(
+                ms.span(),
+                "reload_interval_ms must be in 10..=250 (default 200)".into(),
+            ));
+        }
+        Some(ms) => Duration::from_millis(ms.into_inner()),
+        None => Duration::from_millis(200),
+    };
+    let process = ProcessSettings {
+        listen: listen.into_inner(),
+        admin_listen: admin_listen.into_inner(),
+        threads,
+        grace_period: Duration::from_secs(grace_period_seconds.unwrap_or(10)),
+        graceful_shutdown_timeout: Duration::from_secs(
+            graceful_shutdown_timeout_seconds.unwrap_or(5),
+        ),
+        keepalive_pool: keepalive_pool.unwrap_or(128),
+        upgrade_sock: upgrade_sock.unwrap_or_else(|| "/tmp/cutover_upgrade.sock".into()),
+        pid_file: pid_file.unwrap_or_else(|| "/tmp/cutover.pid".into()),
+    };
+    let live = LiveSettings {
+        response_headers: response_headers.unwrap_or(true),
+        reload_interval,
+    };
+
+    let next = NextBackend(upstream(path, text, backends.next, "next")?.ok_or_else(|| {
+        ConfigError::at(
+            path,
+            1,
+            "backends.next.url cannot be \"embedded\": give the Next app's URL",
+        )
+    })?);
+    let rust = match upstream(path, text, backends.rust, "rust")? {
+        None => RustBackend::Embedded,
+        Some(up) => RustBackend::Remote(up),
+    };
+
+    let mut seen = std::collections::HashSet::new();
+    let mut table = Vec::with_capacity(routes.len());
+    for r in routes {
+        let RawRoute {
+            id,
+            path: pattern,
+            methods,
+            rust_path,
+            kind,
+        } = r;
+        let id_span = id.span();
+        let route_id = RouteId::parse(id.get_ref()).map_err(|m| err(id_span.clone(), m))?;
+        if !seen.insert(route_id.clone()) {
+            return Err(err(
+                id_span,
+                format!("route id `{route_id}` is used twice: ids must be unique"),
+            ));
+        }
+        let pattern_span = pattern.span();
+        let pattern = PathPattern::parse(pattern.get_ref())
+            .map_err(|m| err(pattern_span.clone(), format!("route `{route_id}`: {m}")))?;
+        let methods = match methods {
+            None => None,
+            Some(ms) => {
+                let span = ms.span();
+                let mut out = Vec::new();
+                for m in ms.into_inner() {
+                    let upper = m.to_ascii_uppercase();
+                    match http::Method::from_bytes(upper.as_bytes()) {
+                        Ok(meth) if upper == m => out.push(meth),
+                        _ => {
+                            return Err(err(
+                                span,
+                                format!(
+                                    "route `{route_id}`: method `{m}` must be an uppercase HTTP method, e.g. \"GET\""
+                                ),
+                            ));
+                        }
+                    }
+                }
+                if out.is_empty() {
+                    return Err(err(
+                        span,
+                        format!(
+                            "route `{route_id}`: methods is empty: list at least one or remove the key (= all)"
+                        ),
+                    ));
+                }
+                Some(out)
+            }
+        };
+        let rust_path = match rust_path {
+            None => None,
+            Some(rp) => {
+                let span = rp.span();
+                let p = PathPattern::parse(rp.get_ref()).map_err(|m| {
+                    err(span.clone(), format!("route `{route_id}`: rust_path: {m}"))
+                })?;
+                let have: Vec<&str> = pattern.param_names().collect();
+                if let Some(missing) = p.param_names().find(|n| !have.contains(n)) {
+                    return Err(err(
+                        span,
+                        format!(
+                            "route `{route_id}`: rust_path uses `{{{missing}}}` which path does not capture"
+                        ),
+                    ));
+                }
+                Some(p)
+            }
+        };
+        let kind = match kind {
+            None => RouteKind::Http,
+            Some(k) => {
+                let span = k.span();
+                RouteKind::parse(k.get_ref())
+                    .map_err(|m| err(span, format!("route `{route_id}`: {m}")))?
+            }
+        };
+        table.push(Route {
+            id: route_id,
+            pattern,
+            methods,
+            rust_path,
+            kind,
+        });
+    }
+
+    Ok(Config {
+        routes_file: path.to_path_buf(),
+        flags_dir: relative_to(path, flags_dir.as_deref().unwrap_or("flags")),
+        process,
+        live,
+        next,
+        rust,
+        routes: RouteTable::new(table),
+        flags: Default::default(),
+        content_hash: [0; 32],
+    })
+}
+
+/// `None` for `url = "embedded"`.
+fn upstream(
+    path: &Path,
+    text: &str,
+    raw: RawUpstream,
+    name: &str,
+) -> Result<Option<Upstream>, ConfigError> {
+    let RawUpstream {
+        url,
+        connect_timeout_ms,
+        read_timeout_ms,
+        write_timeout_ms,
+        idle_timeout_ms,
+    } = raw;
+    if url.get_ref() == "embedded" {
+        return Ok(None);
+    }
+    let span = url.span();
+    Upstream::parse(
+        url.get_ref(),
+        Duration::from_millis(connect_timeout_ms.unwrap_or(2_000)),
+        Duration::from_millis(read_timeout_ms.unwrap_or(30_000)),
+        Duration::from_millis(write_timeout_ms.unwrap_or(30_000)),
+        Duration::from_millis(idle_timeout_ms.unwrap_or(60_000)),
+    )
+    .map(Some)
+    .map_err(|m| {
+        ConfigError::at_offset(path, text, span.start, format!("backends.{name}.url: {m}"))
+    })
+}

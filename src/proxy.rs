@@ -1,0 +1,225 @@
+//! The only `impl ProxyHttp`: Pingora glue around the pure decisions.
+//!
+//! `request_filter` loads the config snapshot once, matches the route, decides
+//! the side and, for the embedded rust side, answers right there.
+//! `upstream_peer` picks next or the remote rust peer; header hygiene happens
+//! in `upstream_request_filter`; errors become JSON in `respond`; metrics and
+//! the access log are written once, in `logging`.
+
+mod headers;
+pub mod respond;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use async_trait::async_trait;
+use pingora::http::{RequestHeader, ResponseHeader};
+use pingora::proxy::{FailToProxy, ProxyHttp, Session};
+use pingora::upstreams::peer::HttpPeer;
+use pingora::{Error, ErrorType, Result};
+
+use crate::backend;
+use crate::config::RustBackend;
+use crate::flags::{self, Side, StickyBy};
+use crate::metrics::{self, Metrics};
+use crate::reload::{Live, Snapshot};
+use crate::route::RouteKind;
+
+/// The proxy: shared state only; everything per request lives in [`Ctx`].
+pub struct Cutover {
+    pub live: Arc<Live>,
+    pub metrics: Arc<Metrics>,
+    /// The rust handlers, when embedded.
+    pub router: axum::Router,
+}
+
+/// Per-request state.
+pub struct Ctx {
+    start: Instant,
+    snap: Option<Arc<Snapshot>>,
+    /// Index-free route info, copied out of the snapshot.
+    route: Option<crate::route::RouteId>,
+    kind: RouteKind,
+    side: Side,
+    /// Rewritten path for the rust side.
+    rust_path: Option<String>,
+    /// Status of a response written by cutover itself.
+    local_status: Option<u16>,
+    /// Why the upstream failed, for the metric.
+    upstream_error: Option<&'static str>,
+}
+
+impl Ctx {
+    fn route_label(&self) -> &str {
+        self.route
+            .as_ref()
+            .map_or(metrics::UNMATCHED, |r| r.as_str())
+    }
+}
+
+#[async_trait]
+impl ProxyHttp for Cutover {
+    type CTX = Ctx;
+
+    fn new_ctx(&self) -> Ctx {
+        Ctx {
+            start: Instant::now(),
+            snap: None,
+            route: None,
+            kind: RouteKind::Http,
+            side: Side::Next,
+            rust_path: None,
+            local_status: None,
+            upstream_error: None,
+        }
+    }
+
+    async fn request_filter(&self, session: &mut Session, ctx: &mut Ctx) -> Result<bool> {
+        let snap = self.live.load();
+        ctx.snap = Some(snap.clone());
+        let cfg = &snap.config;
+        let head = session.req_header();
+        let path = head.uri.path();
+        let Some(m) = cfg.routes.find(&head.method, path) else {
+            // Unclaimed: next, untouched. Upgrades and event streams get no read timeout.
+            ctx.kind = if session.is_upgrade_req() {
+                RouteKind::Websocket
+            } else if accepts_event_stream(head) {
+                RouteKind::Sse
+            } else {
+                RouteKind::Http
+            };
+            return Ok(false);
+        };
+        let route = m.route;
+        ctx.route = Some(route.id.clone());
+        ctx.kind = route.kind;
+        let client_ip = headers::client_ip(session);
+        ctx.side = flags::decide(&route.id, cfg.flag(&route.id), |by| match by {
+            StickyBy::User | StickyBy::Ip => client_ip.as_str(),
+            StickyBy::Cookie(name) => headers::cookie(head, name).unwrap_or(client_ip.as_str()),
+            StickyBy::Header(name) => head
+                .headers
+                .get(name.as_str())
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or(client_ip.as_str()),
+        });
+        if ctx.side == Side::Rust {
+            ctx.rust_path = m.rust_path_and_query(head.uri.query());
+            if matches!(cfg.rust, RustBackend::Embedded) {
+                let target = ctx.rust_path.clone().unwrap_or_else(|| {
+                    head.uri
+                        .path_and_query()
+                        .map_or("/", |p| p.as_str())
+                        .to_string()
+                });
+                let ext = http::Extensions::new();
+                let status = backend::embedded::serve(session, &self.router, &target, ext).await?;
+                ctx.local_status = Some(status);
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    async fn upstream_peer(&self, _session: &mut Session, ctx: &mut Ctx) -> Result<Box<HttpPeer>> {
+        let snap = ctx
+            .snap
+            .as_ref()
+            .ok_or_else(|| Error::explain(ErrorType::InternalError, "no snapshot"))?;
+        let up = match (ctx.side, &snap.config.rust) {
+            (Side::Rust, RustBackend::Remote(up)) => up,
+            _ => &snap.config.next.0,
+        };
+        Ok(Box::new(backend::peer(up, ctx.kind.is_streaming())))
+    }
+
+    async fn upstream_request_filter(
+        &self,
+        session: &mut Session,
+        upstream: &mut RequestHeader,
+        ctx: &mut Ctx,
+    ) -> Result<()> {
+        if let Some(p) = ctx.rust_path.as_deref() {
+            let uri: http::Uri = p
+                .parse()
+                .map_err(|e| Error::because(ErrorType::InvalidHTTPHeader, "rust path", e))?;
+            upstream.set_uri(uri);
+        }
+        headers::clean_request(upstream);
+        headers::add_forwarded(session, upstream)?;
+        Ok(())
+    }
+
+    async fn response_filter(
+        &self,
+        _session: &mut Session,
+        resp: &mut ResponseHeader,
+        ctx: &mut Ctx,
+    ) -> Result<()> {
+        if ctx
+            .snap
+            .as_ref()
+            .is_some_and(|s| s.config.live.response_headers)
+        {
+            resp.insert_header("x-cutover-route", ctx.route_label().to_string())?;
+            resp.insert_header("x-cutover-backend", ctx.side.as_str())?;
+        }
+        Ok(())
+    }
+
+    async fn fail_to_proxy(&self, session: &mut Session, e: &Error, ctx: &mut Ctx) -> FailToProxy {
+        let failure = respond::classify(e);
+        if let respond::Failure::Upstream { kind, .. } = failure {
+            ctx.upstream_error = Some(kind);
+        }
+        let code =
+            respond::write_failure(session, failure, ctx.route_label(), ctx.side.as_str()).await;
+        FailToProxy {
+            error_code: code,
+            can_reuse_downstream: false,
+        }
+    }
+
+    async fn logging(&self, session: &mut Session, e: Option<&Error>, ctx: &mut Ctx) {
+        let status = ctx
+            .local_status
+            .or_else(|| session.response_written().map(|r| r.status.as_u16()))
+            .unwrap_or(0);
+        let route = ctx.route_label();
+        let backend = ctx.side.as_str();
+        let elapsed = ctx.start.elapsed();
+        let m = &self.metrics;
+        m.requests
+            .with_label_values(&[route, backend, metrics::status_class(status)])
+            .inc();
+        m.duration
+            .with_label_values(&[route, backend])
+            .observe(elapsed.as_secs_f64());
+        if let Some(kind) = ctx.upstream_error {
+            m.upstream_errors
+                .with_label_values(&[route, backend, kind])
+                .inc();
+        }
+        let head = session.req_header();
+        tracing::info!(
+            target: "cutover::access",
+            route,
+            backend,
+            method = %head.method,
+            path = %headers::loggable_path(head),
+            status,
+            duration_ms = elapsed.as_secs_f64() * 1000.0,
+            bytes_in = session.body_bytes_read(),
+            bytes_out = session.body_bytes_sent(),
+            error = e.map(|e| e.etype().as_str()),
+        );
+    }
+}
+
+fn accepts_event_stream(head: &RequestHeader) -> bool {
+    head.headers
+        .get(http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/event-stream"))
+}

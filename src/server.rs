@@ -1,0 +1,161 @@
+//! Assemble a Pingora server from a loaded config: proxy service, admin
+//! service, reloader. Shared by `main` and the tests (which run it on a
+//! thread with a channel as the shutdown signal).
+
+use std::net::{SocketAddr, TcpListener};
+use std::os::fd::{IntoRawFd, RawFd};
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use pingora::server::configuration::{Opt, ServerConf};
+use pingora::server::{ListenFds, Server, ShutdownWatch};
+use pingora::services::{ServiceReadyNotifier, ServiceWithDependents};
+
+use crate::admin::Admin;
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::proxy::Cutover;
+use crate::reload::{Live, Reloader};
+
+/// What `build` returns besides the server: the addresses actually bound.
+pub struct Built {
+    pub server: Server,
+    pub proxy_addr: SocketAddr,
+    pub admin_addr: SocketAddr,
+    pub live: Arc<Live>,
+    pub metrics: Arc<Metrics>,
+}
+
+/// Build the server. `upgrade`: take the listening sockets from a running
+/// cutover over `upgrade_sock` (Pingora's graceful upgrade).
+pub fn build(
+    config: Config,
+    routes_path: &Path,
+    router: axum::Router,
+    upgrade: bool,
+) -> std::io::Result<Built> {
+    let p = config.process.clone();
+    let conf = ServerConf {
+        threads: p.threads,
+        grace_period_seconds: Some(p.grace_period.as_secs()),
+        graceful_shutdown_timeout_seconds: Some(p.graceful_shutdown_timeout.as_secs()),
+        upgrade_sock: p.upgrade_sock.clone(),
+        pid_file: p.pid_file.clone(),
+        upstream_keepalive_pool_size: p.keepalive_pool,
+        ..ServerConf::default()
+    };
+    let opt = Opt {
+        upgrade,
+        ..Opt::default()
+    };
+    let mut server = Server::new_with_opt_and_conf(opt, conf);
+    server.bootstrap();
+
+    let metrics = Arc::new(Metrics::new());
+    let live = Arc::new(Live::new(config));
+    let reloader = Reloader::new(routes_path, live.clone(), metrics.clone());
+
+    let (proxy_bind, proxy_addr, proxy_fd) = bind_if_ephemeral(&p.listen)?;
+    let (admin_bind, admin_addr, admin_fd) = bind_if_ephemeral(&p.admin_listen)?;
+
+    let cutover = Cutover {
+        live: live.clone(),
+        metrics: metrics.clone(),
+        router,
+    };
+    let mut proxy = pingora::proxy::http_proxy_service_with_name(
+        &server.configuration,
+        cutover,
+        "cutover proxy",
+    );
+    proxy.add_tcp(&proxy_bind);
+    let mut admin = pingora::services::listening::Service::new(
+        "cutover admin".to_string(),
+        Admin {
+            live: live.clone(),
+            metrics: metrics.clone(),
+        },
+    );
+    admin.add_tcp(&admin_bind);
+
+    server.add_service(PreBound {
+        inner: proxy,
+        fds: proxy_fd.map(|fd| (proxy_bind, fd)).into_iter().collect(),
+    });
+    server.add_service(PreBound {
+        inner: admin,
+        fds: admin_fd.map(|fd| (admin_bind, fd)).into_iter().collect(),
+    });
+    server.add_service(pingora::services::background::background_service(
+        "cutover reloader",
+        reloader,
+    ));
+
+    Ok(Built {
+        server,
+        proxy_addr,
+        admin_addr,
+        live,
+        metrics,
+    })
+}
+
+/// Port 0 means "any free port": bind it here (Pingora cannot tell us which
+/// port it chose) and hand the socket to Pingora through its fd table.
+/// Other addresses are left to Pingora, so a graceful upgrade can pass them on.
+fn bind_if_ephemeral(addr: &str) -> std::io::Result<(String, SocketAddr, Option<RawFd>)> {
+    let want: SocketAddr = addr.parse().map_err(|_| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("bad address {addr}"),
+        )
+    })?;
+    if want.port() != 0 {
+        return Ok((addr.to_string(), want, None));
+    }
+    let l = TcpListener::bind(want)?;
+    l.set_nonblocking(true)?;
+    let got = l.local_addr()?;
+    Ok((got.to_string(), got, Some(l.into_raw_fd())))
+}
+
+/// A service whose listening sockets were bound before the server started.
+struct PreBound<S> {
+    inner: S,
+    fds: Vec<(String, RawFd)>,
+}
+
+#[async_trait]
+impl<S: ServiceWithDependents> ServiceWithDependents for PreBound<S> {
+    async fn start_service(
+        &mut self,
+        fds: Option<ListenFds>,
+        shutdown: ShutdownWatch,
+        listeners_per_fd: usize,
+        ready: ServiceReadyNotifier,
+    ) {
+        if let Some(table) = &fds {
+            let mut t = table.lock();
+            for (bind, fd) in self.fds.drain(..) {
+                t.add(bind, fd);
+            }
+        }
+        self.inner
+            .start_service(fds, shutdown, listeners_per_fd, ready)
+            .await
+    }
+
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    fn threads(&self) -> Option<usize> {
+        self.inner.threads()
+    }
+}
+
+/// The rust handlers served in-process (and by `cutover handlers`).
+pub fn embedded_router() -> axum::Router {
+    axum::Router::new()
+}
