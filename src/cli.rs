@@ -89,7 +89,7 @@ pub fn routes(path: &Path) -> ExitCode {
             return ExitCode::from(EX_USAGE);
         }
     };
-    println!("{:<28} {:<52} {}", "ROUTE", "PATTERN", "BACKEND");
+    println!("{:<28} {:<52} BACKEND", "ROUTE", "PATTERN");
     for r in cfg.routes.iter() {
         let flag = cfg
             .flag(&r.id)

@@ -86,7 +86,7 @@ pub struct Percent(u8);
 
 impl Percent {
     pub fn new(p: i64) -> Option<Percent> {
-        (0..=100).contains(&p).then(|| Percent(p as u8))
+        u8::try_from(p).ok().filter(|p| *p <= 100).map(Percent)
     }
 
     pub fn get(self) -> u8 {

@@ -96,7 +96,7 @@ pub async fn serve(
             None => header.insert_header(http::header::TRANSFER_ENCODING, "chunked")?,
         }
     }
-    let eos = no_body || body.is_end_stream_hint();
+    let eos = no_body || http_body::Body::is_end_stream(&body);
     session.write_response_header(Box::new(header), eos).await?;
     if eos {
         return Ok(status);
@@ -107,10 +107,10 @@ pub async fn serve(
         tokio::select! {
             frame = body.frame() => match frame {
                 Some(Ok(frame)) => {
-                    if let Ok(data) = frame.into_data() {
-                        if !data.is_empty() {
-                            session.write_response_body(Some(data), false).await?;
-                        }
+                    if let Ok(data) = frame.into_data()
+                        && !data.is_empty()
+                    {
+                        session.write_response_body(Some(data), false).await?;
                     }
                 }
                 Some(Err(e)) => {
@@ -162,14 +162,4 @@ fn tokio_stream_from<T: Send + 'static>(
     mut rx: tokio::sync::mpsc::Receiver<T>,
 ) -> impl futures::Stream<Item = T> + Send + 'static {
     futures::stream::poll_fn(move |cx| rx.poll_recv(cx)).boxed()
-}
-
-trait EndHint {
-    fn is_end_stream_hint(&self) -> bool;
-}
-
-impl EndHint for axum::body::Body {
-    fn is_end_stream_hint(&self) -> bool {
-        http_body::Body::is_end_stream(self)
-    }
 }

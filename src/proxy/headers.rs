@@ -74,10 +74,10 @@ pub fn add_forwarded(session: &Session, req: &mut RequestHeader) -> Result<()> {
     if !req.headers.contains_key("x-forwarded-proto") {
         req.insert_header("x-forwarded-proto", "http")?;
     }
-    if !req.headers.contains_key("x-forwarded-host") {
-        if let Some(host) = req.headers.get(http::header::HOST).cloned() {
-            req.insert_header("x-forwarded-host", host)?;
-        }
+    if !req.headers.contains_key("x-forwarded-host")
+        && let Some(host) = req.headers.get(http::header::HOST).cloned()
+    {
+        req.insert_header("x-forwarded-host", host)?;
     }
     Ok(())
 }
