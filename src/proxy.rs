@@ -114,7 +114,9 @@ impl ProxyHttp for Cutover {
                         .to_string()
                 });
                 let ext = http::Extensions::new();
-                let status = backend::embedded::serve(session, &self.router, &target, ext).await?;
+                let extra = response_headers(&snap, route.id.as_str(), Side::Rust);
+                let status =
+                    backend::embedded::serve(session, &self.router, &target, ext, &extra).await?;
                 ctx.local_status = Some(status);
                 return Ok(true);
             }
@@ -214,6 +216,22 @@ impl ProxyHttp for Cutover {
             bytes_out = session.body_bytes_sent(),
             error = e.map(|e| e.etype().as_str()),
         );
+    }
+}
+
+/// `x-cutover-route` / `x-cutover-backend`, unless turned off in config.
+fn response_headers<'a>(
+    snap: &Snapshot,
+    route: &'a str,
+    side: Side,
+) -> Vec<(&'static str, &'a str)> {
+    if snap.config.live.response_headers {
+        vec![
+            ("x-cutover-route", route),
+            ("x-cutover-backend", side.as_str()),
+        ]
+    } else {
+        Vec::new()
     }
 }
 

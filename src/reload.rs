@@ -194,6 +194,7 @@ impl BackgroundService for Reloader {
                 None
             }
         };
+        tracing::info!(path = %self.routes_path.display(), "watching config (SIGHUP reloads at once)");
         loop {
             let interval = self.live.load().config.live.reload_interval;
             tokio::select! {

@@ -32,6 +32,7 @@ pub async fn serve(
     router: &axum::Router,
     path_and_query: &str,
     extensions: http::Extensions,
+    extra_headers: &[(&'static str, &str)],
 ) -> pingora::Result<u16> {
     let head = session.req_header();
     let mut builder = http::Request::builder()
@@ -83,11 +84,17 @@ pub async fn serve(
 
     let (parts, mut body) = response.into_parts();
     let status = parts.status.as_u16();
-    let mut header = ResponseHeader::build(parts.status, Some(parts.headers.len() + 1))?;
+    let mut header = ResponseHeader::build(
+        parts.status,
+        Some(parts.headers.len() + extra_headers.len() + 1),
+    )?;
     for (name, value) in parts.headers.iter() {
         if !HOP_BY_HOP.contains(&name.as_str()) {
             header.append_header(name.clone(), value.clone())?;
         }
+    }
+    for (name, value) in extra_headers {
+        header.insert_header(*name, *value)?;
     }
     let no_body = head_or_bodyless(session, status);
     if !no_body && !parts.headers.contains_key(http::header::CONTENT_LENGTH) {

@@ -32,7 +32,12 @@ fn load(routes: &str, flags: &[(&str, &str)]) -> Result<Config, ConfigError> {
 }
 
 fn message(e: ConfigError) -> String {
-    format!("{}:{}: {}", e.file.file_name().unwrap().to_string_lossy(), e.line.unwrap_or(0), e.message)
+    format!(
+        "{}:{}: {}",
+        e.file.file_name().unwrap().to_string_lossy(),
+        e.line.unwrap_or(0),
+        e.message
+    )
 }
 
 #[test]
@@ -45,50 +50,82 @@ fn shipped_style_config_loads() {
 
 #[test]
 fn percent_out_of_range_names_file_line_and_range() {
-    let e = load(ROUTES, &[("realtime-auth.toml", "# c\ncanary = { percent = 120 }\n")]).unwrap_err();
-    assert_eq!(message(e), "realtime-auth.toml:2: percent = 120 is out of range 0..=100");
+    let e = load(
+        ROUTES,
+        &[("realtime-auth.toml", "# c\ncanary = { percent = 120 }\n")],
+    )
+    .unwrap_err();
+    assert_eq!(
+        message(e),
+        "realtime-auth.toml:2: percent = 120 is out of range 0..=100"
+    );
 }
 
 #[test]
 fn flag_for_unknown_route_is_rejected() {
     let e = load(ROUTES, &[("realtime-authh.toml", "backend = \"rust\"\n")]).unwrap_err();
     let m = message(e);
-    assert!(m.starts_with("realtime-authh.toml:1: no route `realtime-authh`"), "{m}");
+    assert!(
+        m.starts_with("realtime-authh.toml:1: no route `realtime-authh`"),
+        "{m}"
+    );
     assert!(m.contains("known: realtime-auth"), "{m}");
 }
 
 #[test]
 fn unknown_key_in_flag_is_rejected_with_its_line() {
-    let e = load(ROUTES, &[("realtime-auth.toml", "backend = \"rust\"\npercnt = 5\n")]).unwrap_err();
+    let e = load(
+        ROUTES,
+        &[("realtime-auth.toml", "backend = \"rust\"\npercnt = 5\n")],
+    )
+    .unwrap_err();
     let m = message(e);
-    assert!(m.starts_with("realtime-auth.toml:2: unknown field `percnt`"), "{m}");
+    assert!(
+        m.starts_with("realtime-auth.toml:2: unknown field `percnt`"),
+        "{m}"
+    );
 }
 
 #[test]
 fn unknown_backend_value_is_rejected() {
     let e = load(ROUTES, &[("realtime-auth.toml", "backend = \"rsut\"\n")]).unwrap_err();
-    assert_eq!(message(e), "realtime-auth.toml:1: backend = \"rsut\" is not \"next\" or \"rust\"");
+    assert_eq!(
+        message(e),
+        "realtime-auth.toml:1: backend = \"rsut\" is not \"next\" or \"rust\""
+    );
 }
 
 #[test]
 fn unknown_route_key_is_rejected_with_its_line() {
     let bad = ROUTES.replace("methods = [\"POST\"]", "methods = [\"POST\"]\ntimeout = 3");
     let m = message(load(&bad, &[]).unwrap_err());
-    assert!(m.starts_with("routes.toml:16: unknown field `timeout`"), "{m}");
+    assert!(
+        m.starts_with("routes.toml:16: unknown field `timeout`"),
+        "{m}"
+    );
 }
 
 #[test]
 fn rust_path_param_must_exist_in_path() {
-    let bad = ROUTES.replace("rust_path = \"/chat/realtime/auth\"", "rust_path = \"/chat/{id}/auth\"");
+    let bad = ROUTES.replace(
+        "rust_path = \"/chat/realtime/auth\"",
+        "rust_path = \"/chat/{id}/auth\"",
+    );
     let m = message(load(&bad, &[]).unwrap_err());
-    assert!(m.contains("rust_path uses `{id}` which path does not capture"), "{m}");
+    assert!(
+        m.contains("rust_path uses `{id}` which path does not capture"),
+        "{m}"
+    );
 }
 
 #[test]
 fn unresolvable_backend_is_rejected_at_load() {
     let bad = ROUTES.replace("http://127.0.0.1:3000", "http://no-such-host.invalid:3000");
     let m = message(load(&bad, &[]).unwrap_err());
-    assert!(m.contains("backends.next.url") && m.contains("cannot resolve"), "{m}");
+    assert!(
+        m.contains("backends.next.url") && m.contains("cannot resolve"),
+        "{m}"
+    );
 }
 
 #[test]
@@ -105,7 +142,11 @@ fn content_hash_changes_with_any_flag_file() {
     std::fs::write(&routes, ROUTES).unwrap();
     std::fs::create_dir(dir.path().join("flags")).unwrap();
     let h1 = ConfigFiles::read(&routes).unwrap().hash;
-    std::fs::write(dir.path().join("flags/realtime-auth.toml"), "backend = \"next\"\n").unwrap();
+    std::fs::write(
+        dir.path().join("flags/realtime-auth.toml"),
+        "backend = \"next\"\n",
+    )
+    .unwrap();
     let h2 = ConfigFiles::read(&routes).unwrap().hash;
     assert_ne!(h1, h2);
     assert_eq!(h2, ConfigFiles::read(Path::new(&routes)).unwrap().hash);

@@ -4,7 +4,11 @@ fn route(id: &str, path: &str, methods: Option<&[&str]>) -> Route {
     Route {
         id: RouteId::parse(id).unwrap(),
         pattern: PathPattern::parse(path).unwrap(),
-        methods: methods.map(|ms| ms.iter().map(|m| Method::from_bytes(m.as_bytes()).unwrap()).collect()),
+        methods: methods.map(|ms| {
+            ms.iter()
+                .map(|m| Method::from_bytes(m.as_bytes()).unwrap())
+                .collect()
+        }),
         rust_path: None,
         kind: RouteKind::Http,
     }
@@ -14,15 +18,25 @@ fn table() -> RouteTable {
     RouteTable::new(vec![
         route("chatbot", "/api/tenant-chatbot/{*rest}", None),
         route("threads", "/api/chat/user-threads", Some(&["GET", "POST"])),
-        route("messages", "/api/chat/user-threads/{threadId}/messages", Some(&["GET"])),
-        route("typing", "/api/chat/user-threads/typing/messages", Some(&["GET"])),
+        route(
+            "messages",
+            "/api/chat/user-threads/{threadId}/messages",
+            Some(&["GET"]),
+        ),
+        route(
+            "typing",
+            "/api/chat/user-threads/typing/messages",
+            Some(&["GET"]),
+        ),
     ])
 }
 
 #[test]
 fn named_param_is_captured() {
     let t = table();
-    let m = t.find(&Method::GET, "/api/chat/user-threads/t-42/messages").unwrap();
+    let m = t
+        .find(&Method::GET, "/api/chat/user-threads/t-42/messages")
+        .unwrap();
     assert_eq!(m.route.id.as_str(), "messages");
     assert_eq!(m.params, vec![("threadId", "t-42")]);
 }
@@ -30,7 +44,9 @@ fn named_param_is_captured() {
 #[test]
 fn literal_beats_param_whatever_the_file_order() {
     let t = table();
-    let m = t.find(&Method::GET, "/api/chat/user-threads/typing/messages").unwrap();
+    let m = t
+        .find(&Method::GET, "/api/chat/user-threads/typing/messages")
+        .unwrap();
     assert_eq!(m.route.id.as_str(), "typing");
 }
 
@@ -39,7 +55,10 @@ fn other_methods_and_paths_are_unmatched() {
     let t = table();
     assert!(t.find(&Method::DELETE, "/api/chat/user-threads").is_none());
     assert!(t.find(&Method::GET, "/api/chat/user-threads/t1").is_none());
-    assert!(t.find(&Method::GET, "/api/chat/user-threads//messages").is_none());
+    assert!(
+        t.find(&Method::GET, "/api/chat/user-threads//messages")
+            .is_none()
+    );
     assert!(t.find(&Method::GET, "/_next/static/app.js").is_none());
     assert!(t.find(&Method::GET, "/api/auth/session").is_none());
 }
@@ -54,16 +73,27 @@ fn head_follows_get_and_trailing_slash_matches() {
 #[test]
 fn tail_param_takes_the_rest() {
     let t = table();
-    let m = t.find(&Method::POST, "/api/tenant-chatbot/conversations/c1/messages").unwrap();
+    let m = t
+        .find(
+            &Method::POST,
+            "/api/tenant-chatbot/conversations/c1/messages",
+        )
+        .unwrap();
     assert_eq!(m.params, vec![("rest", "conversations/c1/messages")]);
 }
 
 #[test]
 fn rust_path_is_rendered_with_params_and_query() {
-    let mut r = route("messages", "/api/chat/user-threads/{threadId}/messages", None);
+    let mut r = route(
+        "messages",
+        "/api/chat/user-threads/{threadId}/messages",
+        None,
+    );
     r.rust_path = Some(PathPattern::parse("/chat/threads/{threadId}/messages").unwrap());
     let t = RouteTable::new(vec![r]);
-    let m = t.find(&Method::GET, "/api/chat/user-threads/abc/messages").unwrap();
+    let m = t
+        .find(&Method::GET, "/api/chat/user-threads/abc/messages")
+        .unwrap();
     assert_eq!(
         m.rust_path_and_query(Some("cursor=x&limit=2")).unwrap(),
         "/chat/threads/abc/messages?cursor=x&limit=2"
@@ -72,8 +102,24 @@ fn rust_path_is_rendered_with_params_and_query() {
 
 #[test]
 fn bad_patterns_and_ids_are_rejected_with_the_fix() {
-    assert!(PathPattern::parse("api/x").unwrap_err().contains("must start with `/`"));
-    assert!(PathPattern::parse("/a/{*rest}/b").unwrap_err().contains("last segment"));
-    assert!(PathPattern::parse("/a/x{id}").unwrap_err().contains("whole `{name}`"));
-    assert!(RouteId::parse("User Threads").unwrap_err().contains("lowercase"));
+    assert!(
+        PathPattern::parse("api/x")
+            .unwrap_err()
+            .contains("must start with `/`")
+    );
+    assert!(
+        PathPattern::parse("/a/{*rest}/b")
+            .unwrap_err()
+            .contains("last segment")
+    );
+    assert!(
+        PathPattern::parse("/a/x{id}")
+            .unwrap_err()
+            .contains("whole `{name}`")
+    );
+    assert!(
+        RouteId::parse("User Threads")
+            .unwrap_err()
+            .contains("lowercase")
+    );
 }

@@ -1,0 +1,109 @@
+//! Backends down or slow, and process lifecycle.
+
+use std::time::{Duration, Instant};
+
+use crate::support::*;
+
+const ROUTE: &str = "[[route]]\nid = \"threads\"\npath = \"/api/chat/user-threads\"\n";
+
+/// Port 1 (tcpmux) is privileged and unused here: connecting is refused, and
+/// unlike a freed ephemeral port no parallel test can bind it.
+fn closed_port_url() -> String {
+    "http://127.0.0.1:1".to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dead_upstream_gives_json_502_naming_route_and_backend() {
+    let rust = Upstream::start("rust").await;
+    let cfg = ConfigDir::new(&routes_toml(&closed_port_url(), &rust.url(), "", ROUTE));
+    let cutover = Cutover::start(&cfg);
+    let started = Instant::now();
+    let r = reqwest::get(cutover.url("/api/chat/user-threads"))
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "hung instead of failing"
+    );
+    assert_eq!(r.status(), 502);
+    assert_eq!(r.headers()["content-type"], "application/json");
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!({"error": "bad_gateway", "route": "threads", "backend": "next"})
+    );
+    let m = cutover.metrics().await;
+    assert!(
+        m.contains(
+            "cutover_upstream_errors_total{backend=\"next\",kind=\"connect\",route=\"threads\"} 1"
+        ),
+        "{m}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn slow_upstream_gives_json_504_after_the_read_timeout() {
+    let next = Upstream::start("next").await;
+    let rust = Upstream::start("rust").await;
+    let routes = "[[route]]\nid = \"slow\"\npath = \"/slow/{ms}\"\n";
+    let cfg = ConfigDir::new(&routes_toml(&next.url(), &rust.url(), "", routes));
+    cfg.write_flag("slow", "backend = \"rust\"\n");
+    let cutover = Cutover::start(&cfg);
+    let r = reqwest::get(cutover.url("/slow/5000")).await.unwrap();
+    assert_eq!(r.status(), 504);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["error"], "upstream_timeout");
+    assert_eq!(v["route"], "slow");
+    assert_eq!(v["backend"], "rust");
+    // A fast request on the same route is fine.
+    let r = reqwest::get(cutover.url("/slow/10")).await.unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_drains_in_flight_requests_then_exits() {
+    let next = Upstream::start("next").await;
+    let rust = Upstream::start("rust").await;
+    let routes = "[[route]]\nid = \"slow\"\npath = \"/slow/{ms}\"\nkind = \"media\"\n";
+    let cfg = ConfigDir::new(&routes_toml(&next.url(), &rust.url(), "", routes));
+    let mut cutover = Cutover::start(&cfg);
+    let url = cutover.url("/slow/1500");
+    let inflight =
+        tokio::spawn(async move { reqwest::get(url).await.map(|r| r.status().as_u16()) });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    cutover.signal("TERM");
+    assert_eq!(
+        inflight.await.unwrap().unwrap(),
+        200,
+        "in-flight request was cut"
+    );
+    let exited = eventually(Duration::from_secs(10), || {
+        let status = cutover.child.try_wait().unwrap();
+        async move { status }
+    })
+    .await;
+    assert!(exited.is_some(), "cutover did not exit after SIGTERM");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sighup_reloads_at_once() {
+    let next = Upstream::start("next").await;
+    let rust = Upstream::start("rust").await;
+    let cfg = ConfigDir::new(&routes_toml(&next.url(), &rust.url(), "", ROUTE));
+    let cutover = Cutover::start(&cfg);
+    // SIGHUP before the handler is installed would terminate the process.
+    let watching = eventually(Duration::from_secs(5), || async {
+        cutover.log().contains("watching config").then_some(())
+    })
+    .await;
+    assert!(watching.is_some());
+    cutover.signal("HUP");
+    let logged = eventually(Duration::from_secs(2), || async {
+        cutover
+            .log()
+            .contains("SIGHUP: reloading now")
+            .then_some(())
+    })
+    .await;
+    assert!(logged.is_some());
+}

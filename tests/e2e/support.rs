@@ -1,0 +1,402 @@
+//! Test harness: the real `cutover` binary on port 0 in front of real HTTP
+//! upstreams (axum servers on port 0) standing in for next and rust.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::ws::{Message, WebSocketUpgrade};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post};
+use futures::StreamExt;
+
+/// One stand-in backend. Every answer says which backend it came from.
+pub struct Upstream {
+    pub addr: SocketAddr,
+    pub hits: Arc<AtomicU64>,
+    _task: tokio::task::JoinHandle<()>,
+}
+
+#[derive(Clone)]
+struct UpState {
+    name: &'static str,
+    hits: Arc<AtomicU64>,
+    sse_gate: Arc<tokio::sync::Notify>,
+}
+
+impl Upstream {
+    pub async fn start(name: &'static str) -> Upstream {
+        Self::start_with_gate(name, Arc::new(tokio::sync::Notify::new())).await
+    }
+
+    /// `sse_gate`: `/sse` sends its first event, then waits for the gate.
+    pub async fn start_with_gate(
+        name: &'static str,
+        sse_gate: Arc<tokio::sync::Notify>,
+    ) -> Upstream {
+        let hits = Arc::new(AtomicU64::new(0));
+        let state = UpState {
+            name,
+            hits: hits.clone(),
+            sse_gate,
+        };
+        let app = Router::new()
+            .route("/sse", get(sse))
+            .route("/ws", get(ws))
+            .route("/download/{bytes}", get(download))
+            .route("/upload", post(upload))
+            .route("/slow/{ms}", get(slow))
+            .route("/cookies", get(cookies))
+            .fallback(any(echo))
+            .with_state(state);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        Upstream {
+            addr,
+            hits,
+            _task: task,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+/// JSON describing the request as the backend saw it.
+async fn echo(State(s): State<UpState>, req: Request) -> Response {
+    s.hits.fetch_add(1, Ordering::Relaxed);
+    let headers: serde_json::Map<String, serde_json::Value> = req
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.to_string(),
+                serde_json::Value::from(v.to_str().unwrap_or("")),
+            )
+        })
+        .collect();
+    let body = serde_json::json!({
+        "backend": s.name,
+        "method": req.method().as_str(),
+        "uri": req.uri().to_string(),
+        "headers": headers,
+    });
+    (
+        StatusCode::OK,
+        [("content-type", "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+async fn sse(State(s): State<UpState>) -> Response {
+    let gate = s.sse_gate.clone();
+    let stream = async_stream(gate);
+    Response::builder()
+        .header("content-type", "text/event-stream")
+        .header("cache-control", "no-cache")
+        .body(Body::from_stream(stream))
+        .unwrap()
+}
+
+fn async_stream(
+    gate: Arc<tokio::sync::Notify>,
+) -> impl futures::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send {
+    futures::stream::unfold(0u8, move |step| {
+        let gate = gate.clone();
+        async move {
+            match step {
+                0 => Some((Ok(bytes::Bytes::from_static(b"data: first\n\n")), 1)),
+                1 => {
+                    gate.notified().await;
+                    Some((Ok(bytes::Bytes::from_static(b"data: second\n\n")), 2))
+                }
+                _ => None,
+            }
+        }
+    })
+}
+
+async fn ws(State(s): State<UpState>, up: WebSocketUpgrade) -> Response {
+    let name = s.name;
+    up.on_upgrade(move |mut socket| async move {
+        while let Some(Ok(msg)) = socket.recv().await {
+            if let Message::Text(t) = msg {
+                let reply = format!("{name}:{}", t.as_str());
+                if socket.send(Message::Text(reply.into())).await.is_err() {
+                    break;
+                }
+            }
+        }
+    })
+}
+
+async fn download(axum::extract::Path(bytes): axum::extract::Path<u64>) -> Response {
+    const CHUNK: usize = 64 * 1024;
+    let chunk = bytes::Bytes::from(vec![b'x'; CHUNK]);
+    let n = bytes / CHUNK as u64;
+    let stream = futures::stream::iter((0..n).map(move |_| Ok::<_, std::io::Error>(chunk.clone())));
+    Response::builder()
+        .header("content-length", (n * CHUNK as u64).to_string())
+        .body(Body::from_stream(stream))
+        .unwrap()
+}
+
+async fn upload(body: Body) -> Response {
+    let mut total = 0u64;
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        match chunk {
+            Ok(c) => total += c.len() as u64,
+            Err(_) => return StatusCode::BAD_REQUEST.into_response(),
+        }
+    }
+    total.to_string().into_response()
+}
+
+async fn slow(axum::extract::Path(ms): axum::extract::Path<u64>) -> Response {
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    "slow done".into_response()
+}
+
+async fn cookies(headers: HeaderMap) -> Response {
+    let host = headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    Response::builder()
+        .header("set-cookie", "a=1; Path=/")
+        .header("set-cookie", "b=2; Path=/; HttpOnly")
+        .header("x-seen-host", host)
+        .body(Body::from("ok"))
+        .unwrap()
+}
+
+/// A config directory in a tempdir.
+pub struct ConfigDir {
+    pub dir: tempfile::TempDir,
+}
+
+impl ConfigDir {
+    pub fn new(routes: &str) -> ConfigDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("routes.toml"), routes).unwrap();
+        std::fs::create_dir(dir.path().join("flags")).unwrap();
+        ConfigDir { dir }
+    }
+
+    pub fn routes_path(&self) -> PathBuf {
+        self.dir.path().join("routes.toml")
+    }
+
+    pub fn flags(&self) -> PathBuf {
+        self.dir.path().join("flags")
+    }
+
+    /// Write a flag file the way an editor does: temp file + rename.
+    pub fn write_flag(&self, route: &str, text: &str) {
+        let tmp = self.flags().join(format!(".{route}.swp"));
+        std::fs::write(&tmp, text).unwrap();
+        std::fs::rename(&tmp, self.flags().join(format!("{route}.toml"))).unwrap();
+    }
+}
+
+/// routes.toml for tests: next and rust as upstream URLs, port 0 listeners.
+pub fn routes_toml(next: &str, rust: &str, extra_server: &str, routes: &str) -> String {
+    format!(
+        r#"
+[server]
+listen = "127.0.0.1:0"
+admin_listen = "127.0.0.1:0"
+threads = 2
+grace_period_seconds = 3
+graceful_shutdown_timeout_seconds = 1
+reload_interval_ms = 50
+{extra_server}
+
+[backends.next]
+url = "{next}"
+connect_timeout_ms = 500
+read_timeout_ms = 1000
+
+[backends.rust]
+url = "{rust}"
+connect_timeout_ms = 500
+read_timeout_ms = 1000
+
+{routes}
+"#
+    )
+}
+
+/// The real cutover binary, killed on drop.
+pub struct Cutover {
+    pub child: Child,
+    pub proxy: SocketAddr,
+    pub admin: SocketAddr,
+    pub stderr_path: PathBuf,
+}
+
+impl Cutover {
+    pub fn start(cfg: &ConfigDir) -> Cutover {
+        let stderr_path = cfg.dir.path().join("cutover.log");
+        let stderr = std::fs::File::create(&stderr_path).unwrap();
+        let sock = cfg.dir.path().join("upgrade.sock");
+        let pid = cfg.dir.path().join("cutover.pid");
+        // Per-instance upgrade socket and pid file (Pingora defaults are fixed /tmp paths).
+        let text = std::fs::read_to_string(cfg.routes_path()).unwrap();
+        if !text.contains("upgrade_sock") {
+            let text = text.replacen(
+                "[server]\n",
+                &format!(
+                    "[server]\nupgrade_sock = \"{}\"\npid_file = \"{}\"\n",
+                    sock.display(),
+                    pid.display()
+                ),
+                1,
+            );
+            std::fs::write(cfg.routes_path(), text).unwrap();
+        }
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cutover"))
+            .args(["serve", "--config"])
+            .arg(cfg.routes_path())
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        let parse = |key: &str| -> SocketAddr {
+            line.split_whitespace()
+                .find_map(|w| w.strip_prefix(key))
+                .unwrap_or_else(|| panic!("no {key} in {line:?}"))
+                .parse()
+                .unwrap()
+        };
+        let c = Cutover {
+            proxy: parse("proxy="),
+            admin: parse("admin="),
+            child,
+            stderr_path,
+        };
+        c.wait_ready();
+        c
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if std::net::TcpStream::connect(self.proxy).is_ok()
+                && std::net::TcpStream::connect(self.admin).is_ok()
+            {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("cutover did not start listening");
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.proxy, path)
+    }
+
+    pub async fn metrics(&self) -> String {
+        reqwest::get(format!("http://{}/metrics", self.admin))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    /// Value of one sample line, e.g. `cutover_config_reloads_total{result="failure"}`.
+    pub async fn metric(&self, series: &str) -> f64 {
+        metric_value(&self.metrics().await, series)
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    /// Peak resident memory of the process (VmHWM), in KiB.
+    pub fn peak_rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap()
+    }
+
+    pub fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .args([format!("-{sig}"), self.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill -{sig}");
+    }
+}
+
+impl Drop for Cutover {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn metric_value(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|l| {
+            l.strip_prefix(series)
+                .and_then(|rest| rest.strip_prefix(' '))
+        })
+        .map_or(0.0, |v| v.trim().parse().unwrap())
+}
+
+/// Poll `f` until it returns Some or the deadline passes.
+pub async fn eventually<T, F, Fut>(within: Duration, mut f: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(v) = f().await {
+            return Some(v);
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// `backend` field of an echo response.
+pub async fn backend_of(client: &reqwest::Client, url: &str) -> Result<String, String> {
+    let r = client.get(url).send().await.map_err(|e| e.to_string())?;
+    if !r.status().is_success() {
+        return Err(format!("status {}", r.status()));
+    }
+    let v: serde_json::Value = r.json().await.map_err(|e| e.to_string())?;
+    Ok(v["backend"].as_str().unwrap_or("").to_string())
+}
+
+pub fn path_exists(p: &Path) -> bool {
+    std::fs::symlink_metadata(p).is_ok()
+}
