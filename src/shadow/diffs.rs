@@ -100,7 +100,7 @@ impl DiffLog {
         let log = routes.entry(route.to_string()).or_default();
         log.seen += 1;
         let keep = log.seen <= lim.keep_first
-            || (log.seen - lim.keep_first) % lim.sample_every.max(1) == 0;
+            || (log.seen - lim.keep_first).is_multiple_of(lim.sample_every.max(1));
         if !keep || lim.per_route == 0 {
             return;
         }
