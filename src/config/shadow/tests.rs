@@ -1,5 +1,6 @@
 use super::*;
 use serde::Deserialize;
+use std::time::Duration;
 
 /// Stands in for the lead's raw route: the same six keys, moved out whole.
 #[derive(Deserialize)]
