@@ -1,7 +1,8 @@
 //! The judge: per route, a sliding window of request counts, errors and a
 //! latency histogram for each backend, and the guard decision "is rust worse
 //! than next by more than the route allows?". Also the trip latch that keeps
-//! a tripped route on next until its flag file changes (`latch`).
+//! a tripped route on next until its flag file changes (`latch`), and the
+//! route's migration stage label (`stage`).
 //!
 //! Pure apart from interior locking: time is passed in as `now`. Knows
 //! nothing of Pingora, metrics or config files; the proxy glue records each
@@ -9,9 +10,11 @@
 
 mod latch;
 mod latency;
+mod stage;
 pub(crate) mod window;
 
 pub use latch::TripLatch;
+pub use stage::Stage;
 
 use latency::Histogram;
 use std::fmt;

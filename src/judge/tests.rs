@@ -211,3 +211,14 @@ fn latency_quantiles_are_within_fifteen_percent() {
     assert!((0.099..=0.099 * 1.15).contains(&p99), "{p99}");
     assert_eq!(latency::Histogram::default().quantile(0.99), Duration::ZERO);
 }
+
+#[test]
+fn stage_follows_shadow_canary_and_trip() {
+    assert_eq!(Stage::of(0, 0, false), Stage::Next);
+    assert_eq!(Stage::of(0, 5, false), Stage::Shadow);
+    assert_eq!(Stage::of(10, 5, false), Stage::Canary);
+    assert_eq!(Stage::of(100, 5, false), Stage::Rust);
+    assert_eq!(Stage::of(100, 0, true), Stage::Tripped);
+    let labels: Vec<&str> = Stage::ALL.iter().map(|s| s.as_str()).collect();
+    assert_eq!(labels, ["next", "shadow", "canary", "rust", "tripped"]);
+}
