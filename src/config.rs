@@ -9,6 +9,7 @@ mod backend;
 mod error;
 mod flagfile;
 mod raw;
+pub mod shadow;
 #[cfg(test)]
 mod tests;
 

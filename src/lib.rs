@@ -12,10 +12,14 @@ pub mod backend;
 pub mod cli;
 /// Files → validated config types (the only serde/TOML module).
 pub mod config;
+/// Budgeted fallback from rust to next.
+pub mod fallback;
 /// Flag types and the pure sticky decision.
 pub mod flags;
 /// The verified caller identity handed to both backends.
 pub mod identity;
+/// Sliding-window comparison of rust with next per route, and the guard.
+pub mod judge;
 /// Every metric name and its labels.
 pub mod metrics;
 /// The Pingora `ProxyHttp` glue.
@@ -26,3 +30,5 @@ pub mod reload;
 pub mod route;
 /// Server assembly shared by main and tests.
 pub mod server;
+/// Shadow comparison: what to copy, how to compare, the diff log.
+pub mod shadow;

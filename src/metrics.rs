@@ -22,6 +22,19 @@ pub const CONFIG_GENERATION: &str = "cutover_config_generation";
 pub const CONFIG_LAST_SUCCESS: &str = "cutover_config_last_success_timestamp_seconds";
 pub const ROUTE_BACKEND: &str = "cutover_route_backend";
 pub const ROUTE_CANARY_PERCENT: &str = "cutover_route_canary_percent";
+pub const AUTH_TOTAL: &str = "cutover_auth_total";
+pub const CAP_REJECTIONS_TOTAL: &str = "cutover_cap_rejections_total";
+pub const CAP_COLLAPSED_TOTAL: &str = "cutover_cap_collapsed_total";
+pub const CAP_CACHE_HITS_TOTAL: &str = "cutover_cap_cache_hits_total";
+pub const INFLIGHT: &str = "cutover_inflight";
+pub const BREAKER_STATE: &str = "cutover_breaker_state";
+pub const CAP_STORE_FALLBACKS_TOTAL: &str = "cutover_cap_store_fallbacks_total";
+pub const SHADOW_REQUESTS_TOTAL: &str = "cutover_shadow_requests_total";
+pub const SHADOW_COMPARED_TOTAL: &str = "cutover_shadow_compared_total";
+pub const SHADOW_MISMATCHES_TOTAL: &str = "cutover_shadow_mismatches_total";
+pub const FALLBACKS_TOTAL: &str = "cutover_fallbacks_total";
+pub const GUARD_TRIPPED: &str = "cutover_guard_tripped";
+pub const STAGE: &str = "cutover_stage";
 
 pub struct Metrics {
     pub registry: Registry,
@@ -39,6 +52,41 @@ pub struct Metrics {
     pub route_backend: IntGaugeVec,
     /// `{route}`: share of clients on rust, 0..=100
     pub canary_percent: GaugeVec,
+    /// `{route, scheme, result}` result: ok, missing, expired, bad_signature,
+    /// malformed, wrong_audience, unknown_key
+    pub auth: IntCounterVec,
+    /// `{route, reason}` reason: client_rate, channel_rate, inflight, breaker
+    pub cap_rejections: IntCounterVec,
+    /// `{route}`
+    pub cap_collapsed: IntCounterVec,
+    /// `{route}`
+    pub cap_cache_hits: IntCounterVec,
+    /// `{route}`: requests in flight to the backend
+    pub inflight: IntGaugeVec,
+    /// `{route}`: 0 closed, 1 half-open, 2 open
+    pub breaker_state: IntGaugeVec,
+    /// `{store}`: checks answered locally because the shared store failed
+    pub cap_store_fallbacks: IntCounterVec,
+    /// `{route, result}` result: compared, dropped, skipped_body, skipped_method, timeout
+    pub shadow_requests: IntCounterVec,
+    /// `{route, kind}` kind: cross, self
+    pub shadow_compared: IntCounterVec,
+    /// `{route, kind, category}` category: status, header, body, auth_decision, timeout, error
+    pub shadow_mismatches: IntCounterVec,
+    /// `{route, result}` result: taken, over_budget
+    pub fallbacks: IntCounterVec,
+    /// `{route}`: 1 while the guard holds the route on next
+    pub guard_tripped: IntGaugeVec,
+    /// `{route, stage}` stage: next, shadow, canary, rust, tripped (1 for the current one)
+    pub stage: IntGaugeVec,
+}
+
+fn counter(name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+    IntCounterVec::new(Opts::new(name, help), labels).expect("static metric definition")
+}
+
+fn gauge(name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
+    IntGaugeVec::new(Opts::new(name, help), labels).expect("static metric definition")
 }
 
 impl Metrics {
@@ -104,6 +152,71 @@ impl Metrics {
                 &["route"],
             )
             .expect("static metric definition"),
+            auth: counter(
+                AUTH_TOTAL,
+                "Credential checks by route, scheme and result.",
+                &["route", "scheme", "result"],
+            ),
+            cap_rejections: counter(
+                CAP_REJECTIONS_TOTAL,
+                "Requests refused by retry-storm caps.",
+                &["route", "reason"],
+            ),
+            cap_collapsed: counter(
+                CAP_COLLAPSED_TOTAL,
+                "Requests answered by joining an identical in-flight one.",
+                &["route"],
+            ),
+            cap_cache_hits: counter(
+                CAP_CACHE_HITS_TOTAL,
+                "Requests answered from the short positive cache.",
+                &["route"],
+            ),
+            inflight: gauge(
+                INFLIGHT,
+                "Requests in flight to the backend, by route.",
+                &["route"],
+            ),
+            breaker_state: gauge(
+                BREAKER_STATE,
+                "Circuit breaker: 0 closed, 1 half-open, 2 open.",
+                &["route"],
+            ),
+            cap_store_fallbacks: counter(
+                CAP_STORE_FALLBACKS_TOTAL,
+                "Cap checks done locally because the shared store failed.",
+                &["store"],
+            ),
+            shadow_requests: counter(
+                SHADOW_REQUESTS_TOTAL,
+                "Shadow copies by result.",
+                &["route", "result"],
+            ),
+            shadow_compared: counter(
+                SHADOW_COMPARED_TOTAL,
+                "Response pairs compared (cross = next vs rust, self = primary twice).",
+                &["route", "kind"],
+            ),
+            shadow_mismatches: counter(
+                SHADOW_MISMATCHES_TOTAL,
+                "Compared pairs that differed, by category.",
+                &["route", "kind", "category"],
+            ),
+            fallbacks: counter(
+                FALLBACKS_TOTAL,
+                "Failed rust requests retried on next, or refused by the budget.",
+                &["route", "result"],
+            ),
+            guard_tripped: gauge(
+                GUARD_TRIPPED,
+                "1 while the guard holds a route on next.",
+                &["route"],
+            ),
+            stage: gauge(
+                STAGE,
+                "1 for the migration stage each route is in.",
+                &["route", "stage"],
+            ),
             registry,
         };
         m.register_all();
@@ -112,7 +225,7 @@ impl Metrics {
 
     fn register_all(&self) {
         let r = &self.registry;
-        let all: [Box<dyn prometheus::core::Collector>; 8] = [
+        let all: [Box<dyn prometheus::core::Collector>; 21] = [
             Box::new(self.requests.clone()),
             Box::new(self.duration.clone()),
             Box::new(self.upstream_errors.clone()),
@@ -121,6 +234,19 @@ impl Metrics {
             Box::new(self.last_success.clone()),
             Box::new(self.route_backend.clone()),
             Box::new(self.canary_percent.clone()),
+            Box::new(self.auth.clone()),
+            Box::new(self.cap_rejections.clone()),
+            Box::new(self.cap_collapsed.clone()),
+            Box::new(self.cap_cache_hits.clone()),
+            Box::new(self.inflight.clone()),
+            Box::new(self.breaker_state.clone()),
+            Box::new(self.cap_store_fallbacks.clone()),
+            Box::new(self.shadow_requests.clone()),
+            Box::new(self.shadow_compared.clone()),
+            Box::new(self.shadow_mismatches.clone()),
+            Box::new(self.fallbacks.clone()),
+            Box::new(self.guard_tripped.clone()),
+            Box::new(self.stage.clone()),
         ];
         for c in all {
             r.register(c).expect("metric names are unique");

@@ -1,0 +1,132 @@
+//! Budgeted fallback to next: when the rust side fails before any response
+//! byte on an idempotent request, the request may be retried on next — but at
+//! most `ratio` of the route's requests over a sliding `window` may be, so a
+//! broken rust side cannot double next's load. Owns the eligibility rule
+//! (`eligible`) and the per-route budget; time is passed in. Knows nothing of
+//! Pingora or metrics (`FallbackResult::as_str` is the metric label).
+
+use crate::judge::window::RouteRings;
+use http::Method;
+use std::time::{Duration, Instant};
+
+/// Response header marking a response served by fallback.
+pub const FALLBACK_HEADER: &str = "x-cutover-fallback";
+
+/// A route's `fallback_budget = { ratio, window }`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BudgetPolicy {
+    /// Share of the route's requests that may fall back, 0..=1.
+    pub ratio: f64,
+    pub window: Duration,
+}
+
+impl Default for BudgetPolicy {
+    fn default() -> Self {
+        BudgetPolicy {
+            ratio: 0.05,
+            window: Duration::from_secs(60),
+        }
+    }
+}
+
+/// How the rust side failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    Connect,
+    /// A 5xx status (the response not yet forwarded).
+    Status5xx,
+    Timeout,
+}
+
+/// The `result` label of `cutover_fallbacks_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FallbackResult {
+    Taken,
+    OverBudget,
+}
+
+impl FallbackResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FallbackResult::Taken => "taken",
+            FallbackResult::OverBudget => "over_budget",
+        }
+    }
+}
+
+/// May this failure be retried on next at all (before the budget)? Only
+/// idempotent methods, only before any response byte reached the client,
+/// and only when the request body can be replayed.
+pub fn eligible(
+    method: &Method,
+    _failure: Failure,
+    response_started: bool,
+    body_replayable: bool,
+) -> bool {
+    let idempotent = [
+        Method::GET,
+        Method::HEAD,
+        Method::OPTIONS,
+        Method::PUT,
+        Method::DELETE,
+    ]
+    .contains(method);
+    idempotent && !response_started && body_replayable
+}
+
+#[derive(Default)]
+struct Counts {
+    requests: u64,
+    fallbacks: u64,
+}
+
+/// Per-route sliding counts of requests and fallbacks; shared by threads.
+#[derive(Default)]
+pub struct FallbackBudget {
+    routes: RouteRings<Counts>,
+}
+
+impl FallbackBudget {
+    pub fn new() -> Self {
+        FallbackBudget::default()
+    }
+
+    /// Sets the routes with a fallback and their windows (call on every
+    /// config snapshot); unchanged windows keep their counts.
+    pub fn configure<'a>(&self, routes: impl IntoIterator<Item = (&'a str, Duration)>) {
+        self.routes.configure(routes);
+    }
+
+    /// Counts one request of `route` (every request, whichever side serves it).
+    pub fn record_request(&self, route: &str, now: Instant) {
+        self.routes
+            .with(route, |ring| ring.current(now).requests += 1);
+    }
+
+    /// Takes one fallback if that keeps fallbacks ≤ `max_ratio` of the
+    /// requests in the window; false (over budget) otherwise. A `window`
+    /// other than the configured one restarts the route's counts.
+    pub fn try_take(&self, route: &str, max_ratio: f64, window: Duration, now: Instant) -> bool {
+        self.routes
+            .with(route, |ring| {
+                if ring.window() != window {
+                    ring.restart(window);
+                    return false;
+                }
+                let (mut requests, mut fallbacks) = (0, 0);
+                for c in ring.live(now) {
+                    requests += c.requests;
+                    fallbacks += c.fallbacks;
+                }
+                if (fallbacks + 1) as f64 > max_ratio * requests as f64 {
+                    return false;
+                }
+                ring.current(now).fallbacks += 1;
+                true
+            })
+            .unwrap_or(false)
+    }
+}
+
+#[cfg(test)]
+mod tests;

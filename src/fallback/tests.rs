@@ -1,0 +1,69 @@
+use super::*;
+
+const WINDOW: Duration = Duration::from_secs(60);
+
+fn budget() -> FallbackBudget {
+    let b = FallbackBudget::new();
+    b.configure([("r", WINDOW)]);
+    b
+}
+
+fn requests(b: &FallbackBudget, n: u64, now: Instant) {
+    for _ in 0..n {
+        b.record_request("r", now);
+    }
+}
+
+#[test]
+fn fallbacks_are_refused_beyond_the_ratio() {
+    let (b, t0) = (budget(), Instant::now());
+    requests(&b, 100, t0);
+    let taken = (0..10)
+        .filter(|_| b.try_take("r", 0.05, WINDOW, t0))
+        .count();
+    assert_eq!(taken, 5);
+}
+
+#[test]
+fn a_quiet_route_gets_no_fallback_before_it_has_traffic() {
+    let (b, t0) = (budget(), Instant::now());
+    requests(&b, 1, t0);
+    assert!(!b.try_take("r", 0.05, WINDOW, t0));
+    assert!(b.try_take("r", 1.0, WINDOW, t0));
+}
+
+#[test]
+fn budget_recovers_as_the_window_slides() {
+    let (b, t0) = (budget(), Instant::now());
+    requests(&b, 100, t0);
+    while b.try_take("r", 0.05, WINDOW, t0) {}
+    let t1 = t0 + Duration::from_secs(30);
+    requests(&b, 20, t1);
+    assert!(
+        b.try_take("r", 0.05, WINDOW, t1),
+        "new requests add one fallback of room"
+    );
+    assert!(!b.try_take("r", 0.05, WINDOW, t1));
+    // After a full window the first minute's fallbacks are forgotten.
+    let t2 = t0 + Duration::from_secs(61);
+    requests(&b, 40, t2);
+    assert!(b.try_take("r", 0.05, WINDOW, t2));
+    assert!(b.try_take("r", 0.05, WINDOW, t2));
+}
+
+#[test]
+fn routes_without_a_fallback_never_take_one() {
+    let (b, t0) = (budget(), Instant::now());
+    b.record_request("other", t0);
+    assert!(!b.try_take("other", 1.0, WINDOW, t0));
+}
+
+#[test]
+fn only_idempotent_requests_before_any_byte_are_eligible() {
+    assert!(eligible(&Method::GET, Failure::Connect, false, true));
+    assert!(eligible(&Method::PUT, Failure::Status5xx, false, true));
+    assert!(!eligible(&Method::POST, Failure::Timeout, false, true));
+    assert!(!eligible(&Method::GET, Failure::Status5xx, true, true));
+    assert!(!eligible(&Method::PUT, Failure::Connect, false, false));
+    assert_eq!(FallbackResult::OverBudget.as_str(), "over_budget");
+}
