@@ -89,3 +89,6 @@ impl TokenCache {
         self.lock().map.len()
     }
 }
+
+#[cfg(test)]
+mod tests;

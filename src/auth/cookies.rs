@@ -111,3 +111,6 @@ fn chunk_index(suffix: &str) -> Result<usize, RejectReason> {
     }
     suffix.parse().map_err(|_| RejectReason::Malformed)
 }
+
+#[cfg(test)]
+mod tests;

@@ -47,3 +47,6 @@ fn percent_decode(value: &str) -> Option<String> {
     }
     String::from_utf8(out).ok()
 }
+
+#[cfg(test)]
+mod tests;
