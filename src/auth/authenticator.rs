@@ -17,8 +17,8 @@ use super::session::SessionVerifier;
 use super::{AuthConfig, AuthMode, AuthOutcome, RejectReason, RouteAuth, Verified};
 use crate::identity::{AuthScheme, IdentityKey};
 
-/// The credentials of one request, borrowed from it.
-#[derive(Debug, Clone, Copy, Default)]
+/// The credentials of one request, borrowed from it. `Debug` shows only which are present.
+#[derive(Clone, Copy, Default)]
 pub struct Credentials<'a> {
     /// Every raw `Cookie:` header value of the request.
     pub cookies: &'a [&'a str],
@@ -26,6 +26,16 @@ pub struct Credentials<'a> {
     pub authorization: Option<&'a str>,
     /// Value of `?token=` if the route allows it (already extracted).
     pub query_token: Option<&'a str>,
+}
+
+impl std::fmt::Debug for Credentials<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("cookie_headers", &self.cookies.len())
+            .field("authorization", &self.authorization.map(|_| "<redacted>"))
+            .field("query_token", &self.query_token.map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 /// Validates credentials against the configured secrets and keys. `Send + Sync`;

@@ -64,7 +64,7 @@ impl TokenCache {
     }
 
     pub(crate) fn insert(&self, key: CacheKey, identity: &Identity, now: u64) {
-        if self.capacity == 0 || !identity.expires_at.is_some_and(|exp| now < exp) {
+        if self.capacity == 0 || identity.expires_at.is_none_or(|exp| now >= exp) {
             return;
         }
         let mut inner = self.lock();

@@ -28,8 +28,7 @@ pub(crate) fn parse<'a>(headers: &[&'a str]) -> Vec<(&'a str, &'a str)> {
     pairs
 }
 
-/// The session token found under one of the configured cookie names.
-#[derive(Debug, PartialEq, Eq)]
+/// The session token found under one of the configured cookie names (no `Debug`: secret).
 pub(crate) enum Found<'n> {
     Absent,
     Token { cookie_name: &'n str, token: String },

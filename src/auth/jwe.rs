@@ -33,7 +33,6 @@ impl ContentEnc {
 }
 
 /// A parsed compact JWE whose header passed the checks.
-#[derive(Debug)]
 pub(crate) struct CompactJwe<'a> {
     /// The first segment as sent: the AAD.
     pub aad: &'a [u8],
@@ -117,7 +116,7 @@ pub(crate) fn decrypt_a256cbc_hs512(
     jwe: &CompactJwe<'_>,
     key: &[u8; 64],
 ) -> Result<Vec<u8>, RejectReason> {
-    if jwe.iv.len() != 16 || jwe.tag.len() != 32 || jwe.ciphertext.len() % 16 != 0 {
+    if jwe.iv.len() != 16 || jwe.tag.len() != 32 || !jwe.ciphertext.len().is_multiple_of(16) {
         return Err(RejectReason::Malformed);
     }
     let (mac_key, enc_key) = key.split_at(32);

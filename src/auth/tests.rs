@@ -155,3 +155,27 @@ proptest! {
         prop_assert!(matches!(outcome, AuthOutcome::Rejected { .. }), "{:?}", outcome);
     }
 }
+
+#[test]
+fn authenticator_is_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Authenticator>();
+}
+
+#[test]
+fn debug_output_never_shows_credentials_or_secrets() {
+    let creds = Credentials {
+        cookies: &["next-auth.session-token=SECRETCOOKIE"],
+        authorization: Some("Bearer SECRETBEARER"),
+        query_token: Some("SECRETQUERY"),
+    };
+    let mut cfg = AuthConfig::default();
+    cfg.session = Some(SessionConfig::new(
+        SessionFlavor::NextAuthV4,
+        vec![settings::SecretBytes::new(b"SECRETSESSION".to_vec())],
+    ));
+    cfg.identity_key =
+        crate::identity::IdentityKey::new(b"SECRETIDENTITYKEY_______________".to_vec()).ok();
+    let printed = format!("{creds:?} {cfg:?}");
+    assert!(!printed.contains("SECRET"), "{printed}");
+}
