@@ -169,13 +169,17 @@ fn debug_output_never_shows_credentials_or_secrets() {
         authorization: Some("Bearer SECRETBEARER"),
         query_token: Some("SECRETQUERY"),
     };
-    let mut cfg = AuthConfig::default();
-    cfg.session = Some(SessionConfig::new(
-        SessionFlavor::NextAuthV4,
-        vec![settings::SecretBytes::new(b"SECRETSESSION".to_vec())],
-    ));
-    cfg.identity_key =
-        crate::identity::IdentityKey::new(b"SECRETIDENTITYKEY_______________".to_vec()).ok();
+    let cfg = AuthConfig {
+        session: Some(SessionConfig::new(
+            SessionFlavor::NextAuthV4,
+            vec![settings::SecretBytes::new(b"SECRETSESSION".to_vec())],
+        )),
+        identity_key: crate::identity::IdentityKey::new(
+            b"SECRETIDENTITYKEY_______________".to_vec(),
+        )
+        .ok(),
+        ..AuthConfig::default()
+    };
     let printed = format!("{creds:?} {cfg:?}");
     assert!(!printed.contains("SECRET"), "{printed}");
 }
