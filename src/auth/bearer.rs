@@ -126,21 +126,28 @@ impl ChatbotVerifier {
     ) -> Result<Claims, RejectReason> {
         let remote = issuer.remote.as_ref().map(|r| r.keys());
         let fetched: &[IssuerKey] = remote.as_deref().map_or(&[], |k| k.as_slice());
-        let candidates: Vec<&IssuerKey> = issuer
-            .cfg
-            .keys
-            .iter()
-            .chain(fetched)
-            .filter(|k| k.key.family() == alg.family())
-            .filter(|k| match (kid, k.kid.as_deref()) {
-                (Some(want), Some(have)) => want == have,
-                _ => true,
-            })
-            .collect();
+        let same_family = || {
+            issuer
+                .cfg
+                .keys
+                .iter()
+                .chain(fetched)
+                .filter(|k| k.key.family() == alg.family())
+        };
+        // A token naming a kid uses that key; keys without a kid are the fallback.
+        let mut candidates: Vec<&IssuerKey> = match kid {
+            Some(want) => same_family()
+                .filter(|k| k.kid.as_deref() == Some(want))
+                .collect(),
+            None => same_family().collect(),
+        };
         if candidates.is_empty() {
             if let Some(remote) = &issuer.remote {
                 remote.request_refresh(now);
             }
+            candidates = same_family().filter(|k| k.kid.is_none()).collect();
+        }
+        if candidates.is_empty() {
             return Err(RejectReason::UnknownKey);
         }
         let mut validation = Validation::new(alg);

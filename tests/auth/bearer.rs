@@ -274,3 +274,13 @@ async fn wait_until_accepted(auth: &Authenticator, jwt: &str) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+#[test]
+fn es256_token_verified_with_an_ec_pem_file() {
+    let pair = mint_one(json!({"kind": "keypair", "type": "ec"}));
+    let pem = pair["publicPem"].as_str().expect("pem");
+    let key = IssuerKey::from_pem(pem.as_bytes(), None).expect("EC PEM parses");
+    let auth = chatbot(issuer(vec![Algorithm::ES256, Algorithm::RS256], vec![key]));
+    let jwt = sign(&pair["privatePem"], json!({"algorithm": "ES256"}));
+    expect_identity(with_bearer(&auth, &chatbot_route(), &jwt, now()));
+}
