@@ -28,7 +28,7 @@ pub use query::take_query_token;
 pub use route::{AuthMode, RawRouteAuth, RouteAuth};
 pub use settings::{
     AuthConfig, ChatbotIssuer, DEFAULT_CACHE_CAPACITY, DEFAULT_SKEW_SECS, IssuerKey,
-    MAX_CREDENTIAL_BYTES, ServiceToken, SessionConfig, SessionFlavor,
+    MAX_CREDENTIAL_BYTES, SecretBytes, ServiceToken, SessionConfig, SessionFlavor,
 };
 
 use crate::identity::{AuthScheme, Identity};
@@ -48,6 +48,29 @@ pub enum AuthOutcome {
         scheme: Option<AuthScheme>,
         reason: RejectReason,
     },
+}
+
+impl AuthOutcome {
+    /// `scheme` label of `cutover_auth_total`: the scheme tried, or `"none"`.
+    pub fn scheme_label(&self) -> &'static str {
+        match self {
+            AuthOutcome::Authenticated(id) => id.scheme.as_str(),
+            AuthOutcome::Rejected {
+                scheme: Some(s), ..
+            } => s.as_str(),
+            _ => "none",
+        }
+    }
+
+    /// `result` label of `cutover_auth_total`: `"ok"` or the reject reason;
+    /// `None` for an anonymous request (nothing was validated).
+    pub fn result_label(&self) -> Option<&'static str> {
+        match self {
+            AuthOutcome::Anonymous => None,
+            AuthOutcome::Authenticated(_) => Some("ok"),
+            AuthOutcome::Rejected { reason, .. } => Some(reason.as_str()),
+        }
+    }
 }
 
 /// Why a credential was rejected. Bounded: used as a metric label.

@@ -183,3 +183,24 @@ fn debug_output_never_shows_credentials_or_secrets() {
     let printed = format!("{creds:?} {cfg:?}");
     assert!(!printed.contains("SECRET"), "{printed}");
 }
+
+#[test]
+fn outcome_labels_match_the_metric_values() {
+    let rejected = AuthOutcome::Rejected {
+        scheme: Some(AuthScheme::Chatbot),
+        reason: RejectReason::UnknownKey,
+    };
+    assert_eq!(
+        (rejected.scheme_label(), rejected.result_label()),
+        ("chatbot", Some("unknown_key"))
+    );
+    let missing = AuthOutcome::Rejected {
+        scheme: None,
+        reason: RejectReason::Missing,
+    };
+    assert_eq!(
+        (missing.scheme_label(), missing.result_label()),
+        ("none", Some("missing"))
+    );
+    assert_eq!(AuthOutcome::Anonymous.result_label(), None);
+}
