@@ -5,6 +5,7 @@
 //! [`Config`], whose types make bad values unrepresentable. Every error names
 //! the file, the line and the fix. May use: `route`, `flags`, `identity`.
 
+pub mod auth;
 mod backend;
 mod error;
 mod flagfile;

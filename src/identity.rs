@@ -3,6 +3,10 @@
 //! Produced by `auth` once per request; consumed by `flags` (sticky canary by
 //! user), `cap` (per-client keys) and the handlers (as a request extension).
 //! Knows nothing of Pingora, HTTP parsing or TOML.
+//!
+//! `headers` signs/verifies the `x-cutover-*` identity headers (HMAC-SHA256 with
+//! an [`IdentityKey`] shared by the proxy and remote handlers); `middleware` is the
+//! axum side that turns verified headers into an `Extension<Identity>`.
 
 /// Which credential proved the identity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -16,6 +20,16 @@ pub enum AuthScheme {
 }
 
 impl AuthScheme {
+    /// Parses the `x-cutover-auth` value.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "session" => Some(AuthScheme::Session),
+            "chatbot" => Some(AuthScheme::Chatbot),
+            "service" => Some(AuthScheme::Service),
+            _ => None,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             AuthScheme::Session => "session",
@@ -36,3 +50,15 @@ pub struct Identity {
     /// Unix seconds after which the credential is no longer valid, if known.
     pub expires_at: Option<u64>,
 }
+
+mod headers;
+mod middleware;
+#[cfg(test)]
+mod tests;
+
+pub use headers::{
+    HEADER_AUTH, HEADER_IDENTITY_SIG, HEADER_TENANT_ID, HEADER_USER_EMAIL, HEADER_USER_ID,
+    IDENTITY_HEADERS, IdentityError, IdentityKey, MAX_SIGNATURE_AGE_SECS, identity_headers,
+    verify_identity_headers,
+};
+pub use middleware::{optional_identity, require_identity};

@@ -6,6 +6,8 @@
 
 /// Admin listener: metrics, health, readiness, effective config.
 pub mod admin;
+/// Edge authentication: session cookies, bearer JWTs, service tokens.
+pub mod auth;
 /// The backends: upstream peers and the embedded rust adapter.
 pub mod backend;
 /// Command line.

@@ -1,0 +1,271 @@
+//! `RawAuth` → `AuthConfig`: reads named secrets, parses keys, checks every value.
+//!
+//! `resolve` takes the env lookup and base directory as parameters so tests need
+//! neither process env nor fixed paths.
+
+use std::path::Path;
+use std::str::FromStr;
+
+use jsonwebtoken::{Algorithm, AlgorithmFamily};
+
+use super::{RawAuth, RawChatbot, RawService, RawSession};
+use crate::auth::settings::DEFAULT_LEEWAY_SECS;
+use crate::auth::{
+    AuthConfig, ChatbotIssuer, IssuerKey, MAX_CREDENTIAL_BYTES, ServiceToken, SessionConfig,
+    SessionFlavor, settings::SecretBytes,
+};
+use crate::identity::IdentityKey;
+
+type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+fn env_secret(env: Env<'_>, key: &str, var: &str) -> Result<SecretBytes, String> {
+    match env(var) {
+        Some(v) if !v.is_empty() => Ok(SecretBytes::new(v.into_bytes())),
+        _ => Err(format!(
+            "{key}: environment variable {var} is not set or empty; export it or remove it"
+        )),
+    }
+}
+
+fn read_file(base: &Path, key: &str, file: &str) -> Result<Vec<u8>, String> {
+    std::fs::read(base.join(file))
+        .map_err(|e| format!("{key}: cannot read {file:?} ({e}); fix the path"))
+}
+
+/// A secret file's content without a trailing newline.
+fn file_secret(base: &Path, key: &str, file: &str) -> Result<SecretBytes, String> {
+    let mut bytes = read_file(base, key, file)?;
+    while bytes.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+        bytes.pop();
+    }
+    if bytes.is_empty() {
+        return Err(format!("{key}: {file:?} is empty; put the secret in it"));
+    }
+    Ok(SecretBytes::new(bytes))
+}
+
+/// Validates `[auth]`: env vars through `env`, files relative to `base`.
+pub fn resolve(raw: RawAuth, env: Env<'_>, base: &Path) -> Result<AuthConfig, String> {
+    let RawAuth {
+        identity_key_env,
+        identity_key_file,
+        cache_capacity,
+        max_credential_bytes,
+        session,
+        chatbot,
+        service,
+    } = raw;
+    let identity_key = match (identity_key_env, identity_key_file) {
+        (Some(_), Some(_)) => {
+            return Err("auth: set identity_key_env or identity_key_file, not both".to_string());
+        }
+        (Some(var), None) => Some(env_secret(env, "auth.identity_key_env", &var)?),
+        (None, Some(file)) => Some(file_secret(base, "auth.identity_key_file", &file)?),
+        (None, None) => None,
+    }
+    .map(|s| IdentityKey::new(s.expose().to_vec()).map_err(|e| format!("auth.identity_key: {e}")))
+    .transpose()?;
+    let mut issuers: Vec<ChatbotIssuer> = Vec::new();
+    for (i, raw) in chatbot.into_iter().enumerate() {
+        let issuer = chatbot_issuer(raw, i, env, base)?;
+        if issuers
+            .iter()
+            .any(|o| o.name == issuer.name || o.issuer == issuer.issuer)
+        {
+            return Err(format!(
+                "auth.chatbot[{i}]: name {:?} or issuer {:?} is used twice; make both unique",
+                issuer.name, issuer.issuer
+            ));
+        }
+        issuers.push(issuer);
+    }
+    let mut tokens: Vec<ServiceToken> = Vec::new();
+    for (i, raw) in service.into_iter().enumerate() {
+        let token = service_token(raw, i)?;
+        if tokens
+            .iter()
+            .any(|t| t.name == token.name || t.sha256 == token.sha256)
+        {
+            return Err(format!(
+                "auth.service[{i}]: name {:?} or its sha256 is used twice; make both unique",
+                token.name
+            ));
+        }
+        tokens.push(token);
+    }
+    Ok(AuthConfig {
+        session: session.map(|s| session_config(s, env, base)).transpose()?,
+        chatbot: issuers,
+        service: tokens,
+        identity_key,
+        cache_capacity: cache_capacity.unwrap_or(crate::auth::DEFAULT_CACHE_CAPACITY),
+        max_credential_bytes: match max_credential_bytes {
+            Some(0) => {
+                return Err(
+                    "auth.max_credential_bytes = 0 rejects everything; use e.g. 16384".into(),
+                );
+            }
+            Some(n) => n,
+            None => MAX_CREDENTIAL_BYTES,
+        },
+    })
+}
+
+fn session_config(raw: RawSession, env: Env<'_>, base: &Path) -> Result<SessionConfig, String> {
+    let RawSession {
+        flavor,
+        secret_envs,
+        secret_files,
+        cookie_names,
+        skew_secs,
+        tenant_claim,
+    } = raw;
+    let flavor = match flavor.as_str() {
+        "nextauth-v4" => SessionFlavor::NextAuthV4,
+        "authjs-v5" => SessionFlavor::AuthJsV5,
+        other => {
+            return Err(format!(
+                "auth.session.flavor = {other:?} is not allowed; use \"nextauth-v4\" or \"authjs-v5\""
+            ));
+        }
+    };
+    let mut secrets = Vec::new();
+    for var in secret_envs.unwrap_or_default() {
+        secrets.push(env_secret(env, "auth.session.secret_envs", &var)?);
+    }
+    for file in secret_files.unwrap_or_default() {
+        secrets.push(file_secret(base, "auth.session.secret_files", &file)?);
+    }
+    if secrets.is_empty() {
+        return Err(
+            "auth.session: no secret; set secret_envs = [\"NEXTAUTH_SECRET\"] or secret_files"
+                .into(),
+        );
+    }
+    let mut cfg = SessionConfig::new(flavor, secrets);
+    if let Some(names) = cookie_names {
+        if names.is_empty() || names.iter().any(|n| !valid_cookie_name(n)) {
+            return Err(format!(
+                "auth.session.cookie_names = {names:?}: give at least one name of letters, digits and -_. (or remove the key for the defaults)"
+            ));
+        }
+        cfg.cookie_names = names;
+    }
+    cfg.skew_secs = skew_secs.unwrap_or(cfg.skew_secs);
+    cfg.tenant_claim = tenant_claim;
+    Ok(cfg)
+}
+
+fn valid_cookie_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+fn chatbot_issuer(
+    raw: RawChatbot,
+    i: usize,
+    env: Env<'_>,
+    base: &Path,
+) -> Result<ChatbotIssuer, String> {
+    let RawChatbot {
+        name,
+        issuer,
+        audience,
+        algorithms,
+        hs256_secret_env,
+        hs256_secret_file,
+        public_key_files,
+        jwks_file,
+        jwks_url,
+        leeway_secs,
+        required_claims,
+        tenant_claim,
+    } = raw;
+    let at = format!("auth.chatbot[{i}] ({name:?})");
+    if name.is_empty() || issuer.is_empty() {
+        return Err(format!("{at}: name and issuer must be non-empty"));
+    }
+    let mut algs = Vec::new();
+    for a in &algorithms {
+        algs.push(Algorithm::from_str(a).map_err(|_| {
+            format!("{at}: algorithms contains {a:?}; allowed: HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, EdDSA")
+        })?);
+    }
+    if algs.is_empty() {
+        return Err(format!(
+            "{at}: algorithms = [] accepts nothing; list e.g. [\"RS256\"]"
+        ));
+    }
+    let mut keys = Vec::new();
+    let hs = match (hs256_secret_env, hs256_secret_file) {
+        (Some(var), None) => Some(env_secret(env, &format!("{at}.hs256_secret_env"), &var)?),
+        (None, Some(file)) => Some(file_secret(
+            base,
+            &format!("{at}.hs256_secret_file"),
+            &file,
+        )?),
+        (None, None) => None,
+        (Some(_), Some(_)) => {
+            return Err(format!(
+                "{at}: set hs256_secret_env or hs256_secret_file, not both"
+            ));
+        }
+    };
+    keys.extend(hs.as_ref().map(IssuerKey::hmac));
+    for file in public_key_files.unwrap_or_default() {
+        let pem = read_file(base, &format!("{at}.public_key_files"), &file)?;
+        keys.push(
+            IssuerKey::from_pem(&pem, None)
+                .map_err(|e| format!("{at}.public_key_files {file:?}: {e}"))?,
+        );
+    }
+    if let Some(file) = jwks_file {
+        let text = read_file(base, &format!("{at}.jwks_file"), &file)?;
+        let text = String::from_utf8_lossy(&text);
+        keys.extend(
+            IssuerKey::from_jwks_json(&text)
+                .map_err(|e| format!("{at}.jwks_file {file:?}: {e}"))?,
+        );
+    }
+    if let Some(url) = &jwks_url
+        && !(url.starts_with("https://") || url.starts_with("http://"))
+    {
+        return Err(format!("{at}.jwks_url = {url:?}: use an http(s):// URL"));
+    }
+    for alg in &algs {
+        let has_key = keys.iter().any(|k| k.key.family() == alg.family());
+        let remote_ok = jwks_url.is_some() && alg.family() != AlgorithmFamily::Hmac;
+        if !has_key && !remote_ok {
+            return Err(format!(
+                "{at}: algorithm {alg:?} has no key; add hs256_secret_env (HS*), public_key_files, jwks_file or jwks_url"
+            ));
+        }
+    }
+    Ok(ChatbotIssuer {
+        name,
+        issuer,
+        audience: audience.unwrap_or_default(),
+        algorithms: algs,
+        keys,
+        jwks_url,
+        leeway_secs: leeway_secs.unwrap_or(DEFAULT_LEEWAY_SECS),
+        required_claims: required_claims.unwrap_or_default(),
+        tenant_claim,
+    })
+}
+
+fn service_token(raw: RawService, i: usize) -> Result<ServiceToken, String> {
+    let RawService { name, sha256 } = raw;
+    let bytes = hex::decode(&sha256)
+        .ok()
+        .and_then(|b| <[u8; 32]>::try_from(b).ok());
+    match (name.is_empty(), bytes) {
+        (false, Some(sha256)) => Ok(ServiceToken { name, sha256 }),
+        (true, _) => Err(format!("auth.service[{i}]: name must be non-empty")),
+        (false, None) => Err(format!(
+            "auth.service[{i}] ({name:?}): sha256 must be 64 hex chars (printf %s \"$TOKEN\" | sha256sum)"
+        )),
+    }
+}
