@@ -58,6 +58,8 @@ pub struct Config {
     pub routes: RouteTable,
     /// Flag per route id; a route with no flag file is served by next.
     pub flags: BTreeMap<RouteId, Flag>,
+    /// Validates credentials; rebuilt (with an empty cache) on every reload.
+    pub authenticator: std::sync::Arc<crate::auth::Authenticator>,
     /// Content hash of every file read, for change detection.
     pub content_hash: [u8; 32],
 }
@@ -152,6 +154,35 @@ impl ConfigFiles {
             hash: hasher.finalize().into(),
         })
     }
+}
+
+/// What a route's auth policy needs that `[auth]` does not provide.
+fn auth_gaps(route: &crate::route::Route, auth: &crate::auth::AuthConfig) -> Option<String> {
+    use crate::auth::AuthMode;
+    use crate::identity::AuthScheme;
+    if matches!(route.auth.mode, AuthMode::None) {
+        return None;
+    }
+    let id = &route.id;
+    if auth.identity_key.is_none() {
+        return Some(format!(
+            "route `{id}` uses auth but [auth] has no identity_key_env/identity_key_file: add one (the key that signs x-cutover-* headers)"
+        ));
+    }
+    let missing = |scheme: AuthScheme| match scheme {
+        AuthScheme::Session => auth.session.is_none().then_some("[auth.session]"),
+        AuthScheme::Chatbot => auth
+            .chatbot
+            .is_empty()
+            .then_some("an [[auth.chatbot]] issuer"),
+        AuthScheme::Service => auth
+            .service
+            .is_empty()
+            .then_some("an [[auth.service]] token"),
+    };
+    route.auth.schemes.iter().find_map(|s| {
+        missing(*s).map(|what| format!("route `{id}` accepts `{}` but routes.toml has no {what}: add it or remove the scheme", s.as_str()))
+    })
 }
 
 /// Validate one flag file's text against a route table (used by `cutover flip`).

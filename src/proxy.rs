@@ -18,9 +18,11 @@ use pingora::proxy::{FailToProxy, ProxyHttp, Session};
 use pingora::upstreams::peer::HttpPeer;
 use pingora::{Error, ErrorType, Result};
 
+use crate::auth::{AuthMode, AuthOutcome, Credentials, take_query_token};
 use crate::backend;
 use crate::config::RustBackend;
 use crate::flags::{self, Side, StickyBy};
+use crate::identity::{Identity, identity_headers};
 use crate::metrics::{self, Metrics};
 use crate::reload::{Live, Snapshot};
 use crate::route::RouteKind;
@@ -47,6 +49,10 @@ pub struct Ctx {
     local_status: Option<u16>,
     /// Why the upstream failed, for the metric.
     upstream_error: Option<&'static str>,
+    /// The verified caller, if any.
+    identity: Option<Identity>,
+    /// Path and query for next when cutover rewrote it (`?token=` removed).
+    next_path: Option<String>,
 }
 
 impl Ctx {
@@ -71,6 +77,8 @@ impl ProxyHttp for Cutover {
             rust_path: None,
             local_status: None,
             upstream_error: None,
+            identity: None,
+            next_path: None,
         }
     }
 
@@ -94,9 +102,65 @@ impl ProxyHttp for Cutover {
         let route = m.route;
         ctx.route = Some(route.id.clone());
         ctx.kind = route.kind;
+
+        // Auth, once. `?token=` leaves the URL whether or not it is valid.
+        let mut query = head.uri.query().map(str::to_string);
+        let mut query_token = None;
+        if route.auth.query_token
+            && let Some(pq) = head.uri.path_and_query()
+        {
+            let (clean, token) = take_query_token(pq.as_str());
+            if token.is_some() {
+                query = clean.split_once('?').map(|(_, q)| q.to_string());
+                ctx.next_path = Some(clean);
+                query_token = token;
+            }
+        }
+        if !matches!(route.auth.mode, AuthMode::None) {
+            let cookies: Vec<&str> = head
+                .headers
+                .get_all(http::header::COOKIE)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect();
+            let creds = Credentials {
+                cookies: &cookies,
+                authorization: head
+                    .headers
+                    .get(http::header::AUTHORIZATION)
+                    .and_then(|v| v.to_str().ok()),
+                query_token: query_token.as_deref(),
+            };
+            let outcome = cfg
+                .authenticator
+                .authenticate(&route.auth, &creds, unix_now());
+            if let Some(result) = outcome.result_label() {
+                self.metrics
+                    .auth
+                    .with_label_values(&[route.id.as_str(), outcome.scheme_label(), result])
+                    .inc();
+            }
+            match outcome {
+                AuthOutcome::Authenticated(id) => ctx.identity = Some(id),
+                AuthOutcome::Rejected { reason, .. }
+                    if matches!(route.auth.mode, AuthMode::Required) =>
+                {
+                    let www = cfg.authenticator.www_authenticate(&route.auth);
+                    let status = respond::unauthorized(session, reason.as_str(), www).await;
+                    ctx.local_status = Some(status);
+                    return Ok(true);
+                }
+                // Optional routes treat a bad credential like none, as getServerSession does.
+                AuthOutcome::Rejected { .. } | AuthOutcome::Anonymous => {}
+            }
+        }
+
+        let head = session.req_header();
         let client_ip = headers::client_ip(session);
+        let user = ctx.identity.as_ref().map(|i| i.user_id.as_str());
         ctx.side = flags::decide(&route.id, cfg.flag(&route.id), |by| match by {
-            StickyBy::User | StickyBy::Ip => client_ip.as_str(),
+            StickyBy::User => user.unwrap_or(client_ip.as_str()),
+            StickyBy::Ip => client_ip.as_str(),
             StickyBy::Cookie(name) => headers::cookie(head, name).unwrap_or(client_ip.as_str()),
             StickyBy::Header(name) => head
                 .headers
@@ -105,7 +169,9 @@ impl ProxyHttp for Cutover {
                 .unwrap_or(client_ip.as_str()),
         });
         if ctx.side == Side::Rust {
-            ctx.rust_path = m.rust_path_and_query(head.uri.query());
+            ctx.rust_path = m
+                .rust_path_and_query(query.as_deref())
+                .or_else(|| ctx.next_path.clone());
             if matches!(cfg.rust, RustBackend::Embedded) {
                 let target = ctx.rust_path.clone().unwrap_or_else(|| {
                     head.uri
@@ -113,7 +179,10 @@ impl ProxyHttp for Cutover {
                         .map_or("/", |p| p.as_str())
                         .to_string()
                 });
-                let ext = http::Extensions::new();
+                let mut ext = http::Extensions::new();
+                if let Some(id) = &ctx.identity {
+                    ext.insert(id.clone());
+                }
                 let extra = response_headers(&snap, route.id.as_str(), Side::Rust);
                 let status =
                     backend::embedded::serve(session, &self.router, &target, ext, &extra).await?;
@@ -142,14 +211,25 @@ impl ProxyHttp for Cutover {
         upstream: &mut RequestHeader,
         ctx: &mut Ctx,
     ) -> Result<()> {
-        if let Some(p) = ctx.rust_path.as_deref() {
+        let rewrite = match ctx.side {
+            Side::Rust => ctx.rust_path.as_deref(),
+            Side::Next => ctx.next_path.as_deref(),
+        };
+        if let Some(p) = rewrite {
             let uri: http::Uri = p
                 .parse()
-                .map_err(|e| Error::because(ErrorType::InvalidHTTPHeader, "rust path", e))?;
+                .map_err(|e| Error::because(ErrorType::InvalidHTTPHeader, "rewritten path", e))?;
             upstream.set_uri(uri);
         }
         headers::clean_request(upstream);
         headers::add_forwarded(session, upstream)?;
+        if let (Some(id), Some(snap)) = (&ctx.identity, &ctx.snap)
+            && let Some(key) = snap.config.authenticator.identity_key()
+        {
+            for (name, value) in identity_headers(id, key, unix_now()) {
+                upstream.insert_header(name, value)?;
+            }
+        }
         Ok(())
     }
 
@@ -233,6 +313,12 @@ fn response_headers<'a>(
     } else {
         Vec::new()
     }
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 fn accepts_event_stream(head: &RequestHeader) -> bool {

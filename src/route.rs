@@ -218,6 +218,8 @@ pub struct Route {
     /// Path on the rust side, when it differs from the public one.
     pub rust_path: Option<PathPattern>,
     pub kind: RouteKind,
+    /// Who may call it, with which credentials.
+    pub auth: crate::auth::RouteAuth,
 }
 
 impl Route {

@@ -49,6 +49,17 @@ pub struct Authenticator {
     max_bytes: usize,
 }
 
+/// Secrets stay out of Debug output: only what is configured.
+impl std::fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticator")
+            .field("session", &self.session.is_some())
+            .field("identity_key", &self.identity_key.is_some())
+            .field("max_bytes", &self.max_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
 fn rejected(scheme: Option<AuthScheme>, reason: RejectReason) -> AuthOutcome {
     AuthOutcome::Rejected { scheme, reason }
 }

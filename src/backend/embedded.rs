@@ -39,7 +39,8 @@ pub async fn serve(
         .method(head.method.clone())
         .uri(path_and_query);
     for (name, value) in head.headers.iter() {
-        if !HOP_BY_HOP.contains(&name.as_str()) {
+        // Identity comes as a typed extension; client-sent copies never pass.
+        if !HOP_BY_HOP.contains(&name.as_str()) && !name.as_str().starts_with("x-cutover-") {
             builder = builder.header(name, value);
         }
     }

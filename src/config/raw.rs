@@ -15,6 +15,7 @@ use crate::route::{PathPattern, Route, RouteId, RouteKind, RouteTable};
 pub struct RawFile {
     server: RawServer,
     backends: RawBackends,
+    auth: Option<Spanned<super::auth::RawAuth>>,
     #[serde(default, rename = "route")]
     routes: Vec<RawRoute>,
 }
@@ -60,6 +61,9 @@ struct RawRoute {
     methods: Option<Spanned<Vec<String>>>,
     rust_path: Option<Spanned<String>>,
     kind: Option<Spanned<String>>,
+    auth: Option<Spanned<String>>,
+    schemes: Option<Spanned<Vec<String>>>,
+    query_token: Option<bool>,
 }
 
 pub fn parse_routes(path: &Path, text: &str) -> Result<RawFile, ConfigError> {
@@ -98,6 +102,7 @@ pub fn build(path: &Path, text: &str, raw: RawFile) -> Result<Config, ConfigErro
     let RawFile {
         server,
         backends,
+        auth,
         routes,
     } = raw;
     let err = |span: std::ops::Range<usize>, msg: String| {
@@ -184,6 +189,7 @@ pub fn build(path: &Path, text: &str, raw: RawFile) -> Result<Config, ConfigErro
     };
 
     let mut seen = std::collections::HashSet::new();
+    let mut auth_spans = Vec::new();
     let mut table = Vec::with_capacity(routes.len());
     for r in routes {
         let RawRoute {
@@ -192,6 +198,9 @@ pub fn build(path: &Path, text: &str, raw: RawFile) -> Result<Config, ConfigErro
             methods,
             rust_path,
             kind,
+            auth: route_auth,
+            schemes,
+            query_token,
         } = r;
         let id_span = id.span();
         let route_id = RouteId::parse(id.get_ref()).map_err(|m| err(id_span.clone(), m))?;
@@ -261,16 +270,44 @@ pub fn build(path: &Path, text: &str, raw: RawFile) -> Result<Config, ConfigErro
                     .map_err(|m| err(span, format!("route `{route_id}`: {m}")))?
             }
         };
+        let auth_pos = route_auth
+            .as_ref()
+            .map(|a| a.span())
+            .or_else(|| schemes.as_ref().map(|s| s.span()))
+            .unwrap_or(id_span);
+        let auth = crate::auth::RouteAuth::try_from(crate::auth::RawRouteAuth {
+            auth: route_auth.map(Spanned::into_inner),
+            schemes: schemes.map(Spanned::into_inner),
+            query_token,
+        })
+        .map_err(|m| err(auth_pos.clone(), format!("route `{route_id}`: {m}")))?;
         table.push(Route {
             id: route_id,
             pattern,
             methods,
             rust_path,
             kind,
+            auth,
         });
+        auth_spans.push(auth_pos);
     }
 
+    let auth_config = match auth {
+        None => crate::auth::AuthConfig::default(),
+        Some(a) => {
+            let span = a.span();
+            let base = path.parent().unwrap_or(Path::new("."));
+            super::auth::resolve(a.into_inner(), &|name| std::env::var(name).ok(), base)
+                .map_err(|m| err(span, m))?
+        }
+    };
+    for (route, span) in table.iter().zip(auth_spans) {
+        if let Some(m) = super::auth_gaps(route, &auth_config) {
+            return Err(err(span, m));
+        }
+    }
     Ok(Config {
+        authenticator: std::sync::Arc::new(crate::auth::Authenticator::new(auth_config)),
         routes_file: path.to_path_buf(),
         flags_dir: relative_to(path, flags_dir.as_deref().unwrap_or("flags")),
         process,

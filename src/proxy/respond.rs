@@ -122,3 +122,21 @@ pub async fn write_json(
     session.write_response_header(Box::new(h), false).await?;
     session.write_response_body(Some(body), true).await
 }
+
+/// `401` with `{"error":"unauthorized","reason":…}` and `WWW-Authenticate`.
+/// The reason is a short code; details stay in the log and the metric.
+pub async fn unauthorized(session: &mut Session, reason: &str, www_authenticate: String) -> u16 {
+    let body =
+        Bytes::from(serde_json::json!({ "error": "unauthorized", "reason": reason }).to_string());
+    match write_json(
+        session,
+        401,
+        body,
+        &[("www-authenticate", www_authenticate)],
+    )
+    .await
+    {
+        Ok(()) => 401,
+        Err(_) => 0,
+    }
+}

@@ -2,9 +2,13 @@
 //! the library in-process) on port 0, with real HTTP upstreams on port 0
 //! standing in for next and rust.
 
+mod auth;
 mod check;
 mod embedded;
 mod failures;
+#[path = "../auth/mint.rs"]
+#[allow(dead_code)]
+mod mint;
 mod routing;
 mod streams;
 mod support;

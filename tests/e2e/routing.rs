@@ -79,7 +79,10 @@ async fn flag_edit_takes_effect_within_a_second_under_traffic_with_zero_failures
     );
     assert!(total > 50, "too little traffic to mean anything: {total}");
     let served = next.hits.load(Ordering::Relaxed) + rust.hits.load(Ordering::Relaxed);
-    assert_eq!(served, total, "each request reached exactly one backend once");
+    assert_eq!(
+        served, total,
+        "each request reached exactly one backend once"
+    );
     assert_eq!(cutover.metric("cutover_config_generation").await, 2.0);
     assert!(cutover.log().contains("flag changed"));
 }

@@ -252,6 +252,10 @@ pub struct Cutover {
 
 impl Cutover {
     pub fn start(cfg: &ConfigDir) -> Cutover {
+        Self::start_with_env(cfg, &[])
+    }
+
+    pub fn start_with_env(cfg: &ConfigDir, env: &[(&str, &str)]) -> Cutover {
         let stderr_path = cfg.dir.path().join("cutover.log");
         let stderr = std::fs::File::create(&stderr_path).unwrap();
         let sock = cfg.dir.path().join("upgrade.sock");
@@ -274,6 +278,7 @@ impl Cutover {
             .args(["serve", "--config"])
             .arg(cfg.routes_path())
             .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(stderr)
             .spawn()
