@@ -3,8 +3,16 @@
 use std::path::Path;
 use std::process::Command;
 
+/// Stand-in secrets: the shipped config names them by env var.
+const ENV: [(&str, &str); 3] = [
+    ("NEXTAUTH_SECRET", "check-nextauth-secret"),
+    ("CUTOVER_IDENTITY_KEY", "check-identity-key-0123456789abcdef0123"),
+    ("CHATBOT_JWT_SECRET", "check-chatbot-secret"),
+];
+
 fn check(config: &Path) -> (i32, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_cutover"))
+        .envs(ENV)
         .args(["check", "--config"])
         .arg(config)
         .output()
@@ -42,4 +50,19 @@ fn broken_configs_fail_check_with_file_line_and_fix() {
         seen += 1;
     }
     assert!(seen >= 5, "only {seen} broken configs");
+}
+
+#[test]
+fn shipped_config_without_its_secrets_fails_check_naming_the_variable() {
+    let out = Command::new(env!("CARGO_BIN_EXE_cutover"))
+        .env_remove("CUTOVER_IDENTITY_KEY")
+        .env("NEXTAUTH_SECRET", "x")
+        .env("CHATBOT_JWT_SECRET", "y")
+        .args(["check", "--config"])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("routes.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(64));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("CUTOVER_IDENTITY_KEY is not set"), "{err}");
 }
