@@ -1,4 +1,6 @@
 //! cutover: a Pingora reverse proxy that moves a Next.js app's API to Rust
 //! one route at a time.
 
+pub mod cap;
+pub mod config;
 pub mod identity;

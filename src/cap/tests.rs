@@ -1,0 +1,1 @@
+//! Unit tests of the cap engine (fake clock, no sleeps).
