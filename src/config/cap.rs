@@ -9,27 +9,31 @@
 //! ```toml
 //! [caps]
 //! store = "memory"            # "memory" | "redis://host:6379/0" | "rediss://…"; default "memory"
-//! redis_timeout_ms = 5        # 1..=1000; a Redis check slower than this uses local buckets
-//! redis_retry_ms = 1000       # 10..=600000; back-off before Redis is tried again after a failure
-//! key_prefix = "cutover:cap:" # prefix of every Redis key (no spaces)
+//! redis_timeout_ms = 5        # (redis store only) 1..=1000; a Redis check slower than this uses local buckets
+//! redis_retry_ms = 1000       # (redis store only) 10..=600000; back-off before Redis is tried again after a failure
+//! key_prefix = "cutover:cap:" # (redis store only) prefix of every Redis key (no spaces)
 //! max_tracked_keys = 100000   # 16..=10000000; per route and cap kind, idle keys evicted first
 //!
 //! [[route]]
 //! id = "realtime-auth"
 //! # …
-//! cap = { per_client = "20/10s", # "<count>/<duration>", units ms|s|m|h ("5/s" = "5/1s"); default off
-//!         burst = 10,            # 1..=100000 requests at once; default = the rate's count; needs per_client
-//!         per_channel = "5/10s", # max count 1000, per (client, channel_name); default off
-//!         collapse = true,       # share one backend call among identical concurrent requests; default false
-//!         cache_ttl_ms = 2000,   # 0..=60000, cache successful collapsed answers; default 0 (off); needs collapse
-//!         max_inflight = 64,     # 1..=100000 concurrent backend calls; default unlimited
-//!         queue_timeout_ms = 50, # 0..=10000 wait for a slot before 503; default 50
-//!         breaker = { error_ratio = 0.5, # (0, 1]; default 0.5
-//!                     min_requests = 20, # >= 1 outcomes in the window; default 20
-//!                     window = "10s",    # default "10s"
-//!                     cooldown = "5s",   # open time before half-open probes; default "5s"
-//!                     probes = 1 },      # 1..=100 successful probes to close; default 1
-//!         retry_after = "1s" }   # base Retry-After, jittered ±20 %, >= exact wait; 1ms..=1h; default "1s"
+//! # Same as cap = { per_client = "20/10s", burst = 10, … } on the route.
+//! [route.cap]
+//! per_client = "20/10s"  # "<count>/<duration>", units ms|s|m|h ("5/s" = "5/1s"); default off
+//! burst = 10             # 1..=100000 requests at once; default = the rate's count; needs per_client
+//! per_channel = "5/10s"  # count 1..=1000 per (client, channel_name) in any such window; default off
+//! collapse = true        # identical concurrent requests share one backend call; default false
+//! cache_ttl_ms = 2000    # 0..=60000, serve repeats of a successful answer; default 0 (off); needs collapse
+//! max_inflight = 64      # 1..=100000 concurrent backend calls for this route; default unlimited
+//! queue_timeout_ms = 50  # 0..=10000, wait for a backend slot before 503; default 50
+//! retry_after = "1s"     # base Retry-After, jittered ±20 %, never below the exact wait; 1ms..=1h; default "1s"
+//!
+//! [route.cap.breaker]    # the whole table is optional; default: no breaker
+//! error_ratio = 0.5      # (0, 1]: open when errors+timeouts / requests reach this; default 0.5
+//! min_requests = 20      # 1..=1000000 outcomes in the window before it may open; default 20
+//! window = "10s"         # sliding window of outcomes, 1ms..=24h; default "10s"
+//! cooldown = "5s"        # open time before half-open probes, 1ms..=24h; default "5s"
+//! probes = 1             # 1..=100 probes that must all succeed to close; default 1
 //! ```
 
 use std::num::NonZeroUsize;
@@ -152,21 +156,9 @@ impl TryFrom<RawCaps> for CapsConfig {
             "lower it to bound memory or raise it above 16",
         )?;
         let store = match store.as_deref().unwrap_or("memory") {
-            "memory" => {
-                let redis_only = [
-                    ("caps.redis_timeout_ms", redis_timeout_ms.is_some()),
-                    ("caps.redis_retry_ms", redis_retry_ms.is_some()),
-                    ("caps.key_prefix", key_prefix.is_some()),
-                ];
-                if let Some((key, _)) = redis_only.into_iter().find(|(_, set)| *set) {
-                    return Err(CapConfigError::Requires {
-                        key,
-                        needs: "caps.store is \"memory\"",
-                        fix: "remove it or set store = \"redis://…\"",
-                    });
-                }
-                CapStore::Memory
-            }
+            // The redis_* keys are kept but unused, so switching the store
+            // is a one-line edit.
+            "memory" => CapStore::Memory,
             url => CapStore::Redis(redis_config(url, redis_timeout_ms, redis_retry_ms, key_prefix)?),
         };
         Ok(CapsConfig {
