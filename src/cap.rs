@@ -30,8 +30,7 @@ pub use engine::{Caps, Permit, RouteGauge, StoreStats};
 pub use inflight::{Sleep, Timer, TokioTimer};
 pub use key::ClientKey;
 pub use policy::{
-    BreakerPolicy, CapPolicy, CapStore, CapsConfig, ClientRate, Rate, RedisStoreConfig,
-    redact_url,
+    BreakerPolicy, CapPolicy, CapStore, CapsConfig, ClientRate, Rate, RedisStoreConfig, redact_url,
 };
 
 /// Which cap refused a request; `as_str` is the `reason` metric label.

@@ -33,7 +33,11 @@ impl<V> BoundedMap<V> {
         BoundedMap {
             hasher: RandomState::new(),
             shards: (0..SHARDS)
-                .map(|_| Mutex::new(Shard { map: HashMap::new() }))
+                .map(|_| {
+                    Mutex::new(Shard {
+                        map: HashMap::new(),
+                    })
+                })
                 .collect(),
             per_shard,
         }
@@ -76,11 +80,13 @@ impl<V> BoundedMap<V> {
     }
 
     /// True when no entry is stored.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// The hard bound on [`len`](Self::len).
+    #[cfg(test)]
     pub fn capacity(&self) -> usize {
         self.per_shard * SHARDS
     }

@@ -191,7 +191,9 @@ impl<V: Clone + Send + Sync, E: Clone + Send + Sync> LeaderGuard<'_, V, E> {
                     if inner.slots.len() < max {
                         let expires = now + ttl;
                         let value = value.clone();
-                        inner.slots.insert(self.key, Slot::Cached { value, expires });
+                        inner
+                            .slots
+                            .insert(self.key, Slot::Cached { value, expires });
                     }
                 }
             }

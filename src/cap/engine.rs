@@ -99,7 +99,8 @@ impl Caps {
         channel: Option<&str>,
         now: Instant,
     ) -> Result<Permit, Rejection> {
-        self.admit_client(route, policy, client, channel, now).await?;
+        self.admit_client(route, policy, client, channel, now)
+            .await?;
         self.admit_backend(route, policy, now).await
     }
 
@@ -127,7 +128,10 @@ impl Caps {
                 hashed,
                 now,
                 |log, now| log.is_idle(per, now),
-                |slot| slot.get_or_insert_with(ChannelLog::default).check(limit, now),
+                |slot| {
+                    slot.get_or_insert_with(ChannelLog::default)
+                        .check(limit, now)
+                },
             );
             if let Err(wait) = verdict {
                 return Err(reject(CapReason::ChannelRate, wait, policy));
@@ -232,17 +236,18 @@ impl Caps {
             return verdict;
         }
         let hashed = state.clients.key_of(&key);
-        state
-            .clients
-            .update(hashed, now, |tat, now| gcra::is_idle(*tat, now), |slot| {
-                match gcra::check(*slot, limit, now) {
-                    GcraDecision::Allow { tat } => {
-                        *slot = Some(tat);
-                        Ok(())
-                    }
-                    GcraDecision::Deny { wait } => Err(wait),
+        state.clients.update(
+            hashed,
+            now,
+            |tat, now| gcra::is_idle(*tat, now),
+            |slot| match gcra::check(*slot, limit, now) {
+                GcraDecision::Allow { tat } => {
+                    *slot = Some(tat);
+                    Ok(())
                 }
-            })
+                GcraDecision::Deny { wait } => Err(wait),
+            },
+        )
     }
 
     fn route(&self, route: &str) -> Arc<RouteState> {
@@ -304,7 +309,10 @@ impl Drop for Permit {
 impl std::fmt::Debug for Permit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Permit")
-            .field("probe", &matches!(self.ticket, Some((Ticket::Probe { .. }, _))))
+            .field(
+                "probe",
+                &matches!(self.ticket, Some((Ticket::Probe { .. }, _))),
+            )
             .finish()
     }
 }
@@ -319,5 +327,7 @@ fn reject(reason: CapReason, wait: Duration, policy: &CapPolicy) -> Rejection {
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // Guarded values are replaced whole; a poisoned lock is still consistent.
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -44,7 +44,9 @@ enum Conn {
     Idle,
     Connecting,
     Ready(MultiplexedConnection),
-    Down { retry_at: Instant },
+    Down {
+        retry_at: Instant,
+    },
 }
 
 struct Shared {
@@ -215,5 +217,7 @@ fn went_down(shared: &Shared, error: &str) {
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // The guarded values are replaced whole; a poisoned lock is still consistent.
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -159,7 +159,12 @@ impl TryFrom<RawCaps> for CapsConfig {
             // The redis_* keys are kept but unused, so switching the store
             // is a one-line edit.
             "memory" => CapStore::Memory,
-            url => CapStore::Redis(redis_config(url, redis_timeout_ms, redis_retry_ms, key_prefix)?),
+            url => CapStore::Redis(redis_config(
+                url,
+                redis_timeout_ms,
+                redis_retry_ms,
+                key_prefix,
+            )?),
         };
         Ok(CapsConfig {
             store,

@@ -65,7 +65,10 @@ fn open_breaker_half_opens_after_cooldown_and_admits_only_the_probes() {
     let probe1 = breaker.admit(&policy, t1);
     let probe2 = breaker.admit(&policy, t1);
     assert!(probe1.is_ok() && probe2.is_ok());
-    assert!(breaker.admit(&policy, t1).is_err(), "third request while probing");
+    assert!(
+        breaker.admit(&policy, t1).is_err(),
+        "third request while probing"
+    );
 }
 
 #[test]
@@ -89,7 +92,10 @@ fn failed_probe_reopens_for_another_cooldown() {
     feed(&mut breaker, 1, false, t1);
     feed(&mut breaker, 1, true, t1);
     assert_eq!(breaker.state(t1), BreakerState::Open);
-    assert_eq!(breaker.state(t1 + Duration::from_secs(5)), BreakerState::HalfOpen);
+    assert_eq!(
+        breaker.state(t1 + Duration::from_secs(5)),
+        BreakerState::HalfOpen
+    );
 }
 
 #[test]

@@ -9,7 +9,12 @@ use tokio::sync::watch;
 use crate::cap::{ClientKey, CollapseKey, CollapseRole, Collapser};
 
 fn key(channel: &str) -> CollapseKey {
-    CollapseKey::new("realtime-auth", &ClientKey::User("u1".into()), "1.2", channel)
+    CollapseKey::new(
+        "realtime-auth",
+        &ClientKey::User("u1".into()),
+        "1.2",
+        channel,
+    )
 }
 
 type Call = Pin<Box<dyn Future<Output = (Result<String, String>, CollapseRole)>>>;
@@ -40,9 +45,19 @@ async fn concurrent_identical_calls_run_once_and_share_the_answer() {
     open.send_replace(true);
     let results = join_all(calls).await;
     assert_eq!(runs.load(Ordering::SeqCst), 1);
-    assert!(results.iter().all(|(answer, _)| answer.as_deref() == Ok("sig")));
-    let leaders = results.iter().filter(|(_, role)| *role == CollapseRole::Leader).count();
-    let followers = results.iter().filter(|(_, role)| *role == CollapseRole::Follower).count();
+    assert!(
+        results
+            .iter()
+            .all(|(answer, _)| answer.as_deref() == Ok("sig"))
+    );
+    let leaders = results
+        .iter()
+        .filter(|(_, role)| *role == CollapseRole::Leader)
+        .count();
+    let followers = results
+        .iter()
+        .filter(|(_, role)| *role == CollapseRole::Follower)
+        .count();
     assert_eq!((leaders, followers), (1, 49));
 }
 
@@ -56,8 +71,13 @@ async fn successful_answer_is_served_from_cache_within_ttl_and_not_after() {
     };
     let t0 = Instant::now();
     let ttl = Duration::from_secs(2);
-    assert_eq!(collapser.run(key("c"), ttl, t0, call).await.1, CollapseRole::Leader);
-    let hit = collapser.run(key("c"), ttl, t0 + Duration::from_millis(1999), call).await;
+    assert_eq!(
+        collapser.run(key("c"), ttl, t0, call).await.1,
+        CollapseRole::Leader
+    );
+    let hit = collapser
+        .run(key("c"), ttl, t0 + Duration::from_millis(1999), call)
+        .await;
     assert_eq!(hit, (Ok("sig".to_string()), CollapseRole::CacheHit));
     let miss = collapser.run(key("c"), ttl, t0 + ttl, call).await;
     assert_eq!(miss.1, CollapseRole::Leader);
@@ -74,9 +94,15 @@ async fn failed_answer_is_not_cached() {
     };
     let t0 = Instant::now();
     let ttl = Duration::from_secs(2);
-    assert_eq!(collapser.run(key("c"), ttl, t0, failing).await.1, CollapseRole::Leader);
+    assert_eq!(
+        collapser.run(key("c"), ttl, t0, failing).await.1,
+        CollapseRole::Leader
+    );
     let again = collapser.run(key("c"), ttl, t0, failing).await;
-    assert_eq!(again, (Err("backend 500".to_string()), CollapseRole::Leader));
+    assert_eq!(
+        again,
+        (Err("backend 500".to_string()), CollapseRole::Leader)
+    );
     assert_eq!(runs.load(Ordering::SeqCst), 2);
 }
 
@@ -86,7 +112,10 @@ async fn zero_ttl_disables_the_cache() {
     let t0 = Instant::now();
     let ok = || async { Ok("sig".to_string()) };
     let _ = collapser.run(key("c"), Duration::ZERO, t0, ok).await;
-    assert_eq!(collapser.run(key("c"), Duration::ZERO, t0, ok).await.1, CollapseRole::Leader);
+    assert_eq!(
+        collapser.run(key("c"), Duration::ZERO, t0, ok).await.1,
+        CollapseRole::Leader
+    );
     assert!(collapser.is_empty());
 }
 
@@ -95,8 +124,12 @@ async fn different_channels_are_not_collapsed() {
     let collapser: Collapser<String> = Collapser::new(100);
     let t0 = Instant::now();
     let ttl = Duration::from_secs(2);
-    let _ = collapser.run(key("a"), ttl, t0, || async { Ok("a".to_string()) }).await;
-    let b = collapser.run(key("b"), ttl, t0, || async { Ok("b".to_string()) }).await;
+    let _ = collapser
+        .run(key("a"), ttl, t0, || async { Ok("a".to_string()) })
+        .await;
+    let b = collapser
+        .run(key("b"), ttl, t0, || async { Ok("b".to_string()) })
+        .await;
     assert_eq!(b, (Ok("b".to_string()), CollapseRole::Leader));
 }
 
@@ -114,7 +147,10 @@ async fn follower_takes_over_when_the_leader_is_cancelled() {
     assert!(futures::poll!(follower.as_mut()).is_pending());
     drop(leader);
     let answer = follower.await;
-    assert_eq!(answer, (Ok("from follower".to_string()), CollapseRole::Leader));
+    assert_eq!(
+        answer,
+        (Ok("from follower".to_string()), CollapseRole::Leader)
+    );
 }
 
 #[tokio::test]
@@ -124,7 +160,9 @@ async fn cache_stays_bounded_under_many_distinct_requests() {
     for i in 0..5000 {
         let channel = format!("private-{i}");
         let _ = collapser
-            .run(key(&channel), Duration::from_secs(60), t0, || async { Ok("s".to_string()) })
+            .run(key(&channel), Duration::from_secs(60), t0, || async {
+                Ok("s".to_string())
+            })
             .await;
         assert!(collapser.len() <= 50);
     }

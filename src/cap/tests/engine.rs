@@ -23,7 +23,13 @@ fn client_capped() -> CapPolicy {
     }
 }
 
-async fn admit_n(caps: &Caps, policy: &CapPolicy, key: &ClientKey, n: usize, now: Instant) -> usize {
+async fn admit_n(
+    caps: &Caps,
+    policy: &CapPolicy,
+    key: &ClientKey,
+    n: usize,
+    now: Instant,
+) -> usize {
     let mut ok = 0;
     for _ in 0..n {
         if caps.admit_client("r", policy, key, None, now).await.is_ok() {
@@ -37,15 +43,26 @@ async fn admit_n(caps: &Caps, policy: &CapPolicy, key: &ClientKey, n: usize, now
 async fn client_over_its_rate_gets_client_rate_rejection_with_retry_after() {
     let caps = caps();
     let t0 = Instant::now();
-    assert_eq!(admit_n(&caps, &client_capped(), &user("a"), 10, t0).await, 10);
-    let refused = caps.admit_client("r", &client_capped(), &user("a"), None, t0).await;
-    let Err(Rejection { reason, retry_after }) = refused else {
+    assert_eq!(
+        admit_n(&caps, &client_capped(), &user("a"), 10, t0).await,
+        10
+    );
+    let refused = caps
+        .admit_client("r", &client_capped(), &user("a"), None, t0)
+        .await;
+    let Err(Rejection {
+        reason,
+        retry_after,
+    }) = refused
+    else {
         panic!("11th request admitted");
     };
     assert_eq!(reason, CapReason::ClientRate);
     assert_eq!(reason.status(), 429);
     // Base 1 s (retry_after) jittered ±20 %, never below the exact 500 ms wait.
-    assert!(retry_after >= Duration::from_millis(800) && retry_after <= Duration::from_millis(1200));
+    assert!(
+        retry_after >= Duration::from_millis(800) && retry_after <= Duration::from_millis(1200)
+    );
 }
 
 #[tokio::test]
@@ -53,7 +70,11 @@ async fn storm_from_one_client_does_not_starve_another() {
     let caps = caps();
     let t0 = Instant::now();
     admit_n(&caps, &client_capped(), &user("storm"), 10_000, t0).await;
-    assert!(caps.admit_client("r", &client_capped(), &user("calm"), None, t0).await.is_ok());
+    assert!(
+        caps.admit_client("r", &client_capped(), &user("calm"), None, t0)
+            .await
+            .is_ok()
+    );
 }
 
 #[tokio::test]
@@ -61,7 +82,9 @@ async fn routes_have_separate_buckets() {
     let caps = caps();
     let t0 = Instant::now();
     admit_n(&caps, &client_capped(), &user("a"), 10, t0).await;
-    let other = caps.admit_client("other", &client_capped(), &user("a"), None, t0).await;
+    let other = caps
+        .admit_client("other", &client_capped(), &user("a"), None, t0)
+        .await;
     assert!(other.is_ok());
 }
 
@@ -75,14 +98,26 @@ async fn same_channel_too_often_gets_channel_rate_rejection() {
     let t0 = Instant::now();
     let key = user("a");
     for _ in 0..5 {
-        assert!(caps.admit_client("r", &capped, &key, Some("private-x"), t0).await.is_ok());
+        assert!(
+            caps.admit_client("r", &capped, &key, Some("private-x"), t0)
+                .await
+                .is_ok()
+        );
     }
-    let refused = caps.admit_client("r", &capped, &key, Some("private-x"), t0).await;
+    let refused = caps
+        .admit_client("r", &capped, &key, Some("private-x"), t0)
+        .await;
     assert_eq!(refused.map_err(|r| r.reason), Err(CapReason::ChannelRate));
-    let other = caps.admit_client("r", &capped, &key, Some("private-y"), t0).await;
+    let other = caps
+        .admit_client("r", &capped, &key, Some("private-y"), t0)
+        .await;
     assert!(other.is_ok(), "another channel is a separate window");
     let later = t0 + Duration::from_secs(10);
-    assert!(caps.admit_client("r", &capped, &key, Some("private-x"), later).await.is_ok());
+    assert!(
+        caps.admit_client("r", &capped, &key, Some("private-x"), later)
+            .await
+            .is_ok()
+    );
 }
 
 #[tokio::test]
@@ -97,9 +132,18 @@ async fn failing_backend_opens_the_breaker_with_503_then_probes_close_it() {
         let permit = caps.admit_backend("r", &guarded, t0).await.expect("closed");
         permit.finish(Outcome::Timeout, t0);
     }
-    let refused = caps.admit_backend("r", &guarded, t0).await.expect_err("open");
-    assert_eq!((refused.reason, refused.reason.status()), (CapReason::Breaker, 503));
-    assert!(refused.retry_after >= Duration::from_secs(5), "at least the cooldown left");
+    let refused = caps
+        .admit_backend("r", &guarded, t0)
+        .await
+        .expect_err("open");
+    assert_eq!(
+        (refused.reason, refused.reason.status()),
+        (CapReason::Breaker, 503)
+    );
+    assert!(
+        refused.retry_after >= Duration::from_secs(5),
+        "at least the cooldown left"
+    );
     assert_eq!(caps.gauges(t0)[0].breaker, BreakerState::Open);
 
     let t1 = t0 + Duration::from_secs(5);
@@ -121,7 +165,10 @@ async fn inflight_gauge_counts_held_permits() {
     let t0 = Instant::now();
     let first = caps.admit_backend("r", &limited, t0).await.expect("slot");
     let _second = caps.admit_backend("r", &limited, t0).await.expect("slot");
-    let refused = caps.admit_backend("r", &limited, t0).await.expect_err("full");
+    let refused = caps
+        .admit_backend("r", &limited, t0)
+        .await
+        .expect_err("full");
     assert_eq!(refused.reason, CapReason::Inflight);
     assert_eq!(caps.gauges(t0)[0].inflight, 2);
     first.finish(Outcome::Success, t0);
@@ -140,11 +187,20 @@ async fn client_limit_is_checked_before_the_shared_limits() {
         ..policy()
     };
     let t0 = Instant::now();
-    let _held = caps.admit("r", &all, &user("a"), None, t0).await.expect("first");
+    let _held = caps
+        .admit("r", &all, &user("a"), None, t0)
+        .await
+        .expect("first");
     // The same client is refused for its own rate, not for the shared slot.
-    let again = caps.admit("r", &all, &user("a"), None, t0).await.expect_err("limited");
+    let again = caps
+        .admit("r", &all, &user("a"), None, t0)
+        .await
+        .expect_err("limited");
     assert_eq!(again.reason, CapReason::ClientRate);
-    let other = caps.admit("r", &all, &user("b"), None, t0).await.expect_err("slot taken");
+    let other = caps
+        .admit("r", &all, &user("b"), None, t0)
+        .await
+        .expect_err("slot taken");
     assert_eq!(other.reason, CapReason::Inflight);
 }
 
@@ -160,7 +216,9 @@ async fn storm_of_unique_ips_keeps_tracked_buckets_bounded() {
     let t0 = Instant::now();
     for i in 0..30_000u32 {
         let ip = IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + i));
-        let _ = caps.admit_client("r", &client_capped(), &ClientKey::Ip(ip), None, t0).await;
+        let _ = caps
+            .admit_client("r", &client_capped(), &ClientKey::Ip(ip), None, t0)
+            .await;
     }
     assert!(caps.tracked_clients("r") <= 1000 + 16);
 }
@@ -175,7 +233,11 @@ async fn state_survives_a_policy_change_and_follows_the_new_rate() {
         per_client: Some(client_rate(1, Duration::from_secs(10), 1)),
         ..policy()
     };
-    assert!(caps.admit_client("r", &stricter, &user("a"), None, t0).await.is_err());
+    assert!(
+        caps.admit_client("r", &stricter, &user("a"), None, t0)
+            .await
+            .is_err()
+    );
 }
 
 #[tokio::test]

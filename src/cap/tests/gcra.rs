@@ -4,7 +4,12 @@ use super::client_rate;
 use crate::cap::gcra::{GcraDecision, check, is_idle};
 
 /// Runs `n` checks at `now`, storing the state; returns how many were admitted.
-fn admitted(tat: &mut Option<Instant>, n: u32, limit: &crate::cap::ClientRate, now: Instant) -> u32 {
+fn admitted(
+    tat: &mut Option<Instant>,
+    n: u32,
+    limit: &crate::cap::ClientRate,
+    now: Instant,
+) -> u32 {
     let mut ok = 0;
     for _ in 0..n {
         if let GcraDecision::Allow { tat: next } = check(*tat, limit, now) {
@@ -29,10 +34,19 @@ fn empty_bucket_refills_one_request_per_emission_interval() {
     let t0 = Instant::now();
     let mut tat = None;
     admitted(&mut tat, 10, &limit, t0);
-    assert_eq!(admitted(&mut tat, 5, &limit, t0 + Duration::from_millis(499)), 0);
-    assert_eq!(admitted(&mut tat, 5, &limit, t0 + Duration::from_millis(500)), 1);
+    assert_eq!(
+        admitted(&mut tat, 5, &limit, t0 + Duration::from_millis(499)),
+        0
+    );
+    assert_eq!(
+        admitted(&mut tat, 5, &limit, t0 + Duration::from_millis(500)),
+        1
+    );
     // After 10 s of silence the whole burst is back, not more.
-    assert_eq!(admitted(&mut tat, 50, &limit, t0 + Duration::from_secs(20)), 10);
+    assert_eq!(
+        admitted(&mut tat, 50, &limit, t0 + Duration::from_secs(20)),
+        10
+    );
 }
 
 #[test]

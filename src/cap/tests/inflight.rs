@@ -8,7 +8,9 @@ use crate::cap::inflight::{Inflight, QueueTimeout};
 async fn queued_request_is_refused_when_the_queue_timeout_passes() {
     let timer = FakeTimer::default();
     let inflight = Inflight::default();
-    let _held = inflight.acquire(nzu(1), Duration::from_millis(50), &timer).await;
+    let _held = inflight
+        .acquire(nzu(1), Duration::from_millis(50), &timer)
+        .await;
     let mut waiting = pin!(inflight.acquire(nzu(1), Duration::from_millis(50), &timer));
     assert!(futures::poll!(waiting.as_mut()).is_pending());
     timer.advance(Duration::from_millis(49));
@@ -21,7 +23,9 @@ async fn queued_request_is_refused_when_the_queue_timeout_passes() {
 async fn queued_request_gets_the_slot_freed_before_its_timeout() {
     let timer = FakeTimer::default();
     let inflight = Inflight::default();
-    let held = inflight.acquire(nzu(1), Duration::from_millis(50), &timer).await;
+    let held = inflight
+        .acquire(nzu(1), Duration::from_millis(50), &timer)
+        .await;
     let mut waiting = pin!(inflight.acquire(nzu(1), Duration::from_millis(50), &timer));
     assert!(futures::poll!(waiting.as_mut()).is_pending());
     assert_eq!(timer.sleepers(), 1);
@@ -44,6 +48,16 @@ async fn raising_max_inflight_on_reload_takes_effect_at_once() {
     let timer = FakeTimer::default();
     let inflight = Inflight::default();
     let _first = inflight.acquire(nzu(1), Duration::ZERO, &timer).await;
-    assert!(inflight.acquire(nzu(1), Duration::ZERO, &timer).await.is_err());
-    assert!(inflight.acquire(nzu(2), Duration::ZERO, &timer).await.is_ok());
+    assert!(
+        inflight
+            .acquire(nzu(1), Duration::ZERO, &timer)
+            .await
+            .is_err()
+    );
+    assert!(
+        inflight
+            .acquire(nzu(2), Duration::ZERO, &timer)
+            .await
+            .is_ok()
+    );
 }

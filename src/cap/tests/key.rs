@@ -20,13 +20,22 @@ const IP: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 fn verified_identity_is_preferred_over_socket_and_ip() {
     let session = identity(AuthScheme::Session);
     let chatbot = identity(AuthScheme::Chatbot);
-    assert_eq!(ClientKey::choose(Some(&session), Some("1.2"), IP), ClientKey::User("id-1".into()));
-    assert_eq!(ClientKey::choose(Some(&chatbot), None, IP), ClientKey::Subject("id-1".into()));
+    assert_eq!(
+        ClientKey::choose(Some(&session), Some("1.2"), IP),
+        ClientKey::User("id-1".into())
+    );
+    assert_eq!(
+        ClientKey::choose(Some(&chatbot), None, IP),
+        ClientKey::Subject("id-1".into())
+    );
 }
 
 #[test]
 fn anonymous_caller_is_keyed_by_socket_id_else_ip() {
-    assert_eq!(ClientKey::choose(None, Some("1.2"), IP), ClientKey::Socket("1.2".into()));
+    assert_eq!(
+        ClientKey::choose(None, Some("1.2"), IP),
+        ClientKey::Socket("1.2".into())
+    );
     assert_eq!(ClientKey::choose(None, Some(""), IP), ClientKey::Ip(IP));
     assert_eq!(ClientKey::choose(None, None, IP), ClientKey::Ip(IP));
 }
@@ -66,6 +75,9 @@ fn jitter_stays_within_twenty_percent_and_above_the_floor() {
     let base = Duration::from_secs(10);
     assert_eq!(jittered(base, Duration::ZERO, 0.0), Duration::from_secs(8));
     assert_eq!(jittered(base, Duration::ZERO, 1.0), Duration::from_secs(12));
-    assert_eq!(jittered(base, Duration::from_secs(9), 0.0), Duration::from_secs(9));
+    assert_eq!(
+        jittered(base, Duration::from_secs(9), 0.0),
+        Duration::from_secs(9)
+    );
     assert!(jittered(Duration::ZERO, Duration::ZERO, 0.5) > Duration::ZERO);
 }

@@ -171,7 +171,11 @@ fn bounded(key: &'static str, text: &str, max: Duration) -> Result<Duration, Cap
         return Err(CapConfigError::OutOfRange {
             key,
             value: format!("{text:?}"),
-            range: if max.as_secs() == 3600 { "1ms..=1h" } else { "1ms..=24h" },
+            range: if max.as_secs() == 3600 {
+                "1ms..=1h"
+            } else {
+                "1ms..=24h"
+            },
             fix: "use a positive duration such as \"1s\"",
         });
     }

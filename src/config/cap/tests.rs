@@ -32,7 +32,12 @@ fn example() -> String {
     block[..end]
         .lines()
         .skip(1)
-        .map(|line| line.strip_prefix("//!").unwrap_or(line).strip_prefix(' ').unwrap_or(""))
+        .map(|line| {
+            line.strip_prefix("//!")
+                .unwrap_or(line)
+                .strip_prefix(' ')
+                .unwrap_or("")
+        })
         .map(|line| format!("{line}\n"))
         .collect::<String>()
         .replace("# …\n", "")
@@ -48,7 +53,12 @@ fn documented_example_parses_into_the_documented_values() {
     let file: File = toml::from_str(&example()).expect("example parses");
     let caps = CapsConfig::try_from(file.caps).expect("valid [caps]");
     assert_eq!(caps.store, CapStore::Memory);
-    let raw = file.route.into_iter().next().and_then(|r| r.cap).expect("cap");
+    let raw = file
+        .route
+        .into_iter()
+        .next()
+        .and_then(|r| r.cap)
+        .expect("cap");
     let policy = CapPolicy::try_from(raw).expect("valid cap");
     let client = policy.per_client.expect("per_client");
     assert_eq!(client.rate.emission_interval(), Duration::from_millis(500));
@@ -60,7 +70,10 @@ fn documented_example_parses_into_the_documented_values() {
     assert_eq!(policy.queue_timeout, Duration::from_millis(50));
     let breaker = policy.breaker.expect("breaker");
     assert_eq!((breaker.error_ratio, breaker.min_requests.get()), (0.5, 20));
-    assert_eq!((breaker.window, breaker.cooldown), (Duration::from_secs(10), Duration::from_secs(5)));
+    assert_eq!(
+        (breaker.window, breaker.cooldown),
+        (Duration::from_secs(10), Duration::from_secs(5))
+    );
     assert_eq!(policy.retry_after, Duration::from_secs(1));
 }
 
@@ -79,23 +92,52 @@ fn burst_defaults_to_the_rate_count() {
 fn durations_are_parsed_strictly() {
     assert_eq!(parse_duration("k", "500ms"), Ok(Duration::from_millis(500)));
     assert_eq!(parse_duration("k", "2m"), Ok(Duration::from_secs(120)));
-    for bad in ["", "10", "s", "1.5s", "-1s", " 1s", "1 s", "1sec", "+1s", "99999999999999999999h"] {
+    for bad in [
+        "",
+        "10",
+        "s",
+        "1.5s",
+        "-1s",
+        " 1s",
+        "1 s",
+        "1sec",
+        "+1s",
+        "99999999999999999999h",
+    ] {
         assert!(parse_duration("k", bad).is_err(), "{bad:?} accepted");
     }
 }
 
 #[test]
 fn rates_are_parsed_strictly() {
-    assert_eq!(parse_rate("k", "20/10s").map(|r| r.per), Ok(Duration::from_secs(10)));
-    assert_eq!(parse_rate("k", "5/s").map(|r| r.per), Ok(Duration::from_secs(1)));
-    for bad in ["20", "0/s", "20/0s", "/s", "20/", "x/s", "20/10", "20 /s", "2000000/1ms"] {
+    assert_eq!(
+        parse_rate("k", "20/10s").map(|r| r.per),
+        Ok(Duration::from_secs(10))
+    );
+    assert_eq!(
+        parse_rate("k", "5/s").map(|r| r.per),
+        Ok(Duration::from_secs(1))
+    );
+    for bad in [
+        "20",
+        "0/s",
+        "20/0s",
+        "/s",
+        "20/",
+        "x/s",
+        "20/10",
+        "20 /s",
+        "2000000/1ms",
+    ] {
         assert!(parse_rate("k", bad).is_err(), "{bad:?} accepted");
     }
 }
 
 #[test]
 fn bad_rate_error_names_the_key_and_the_format() {
-    let error = cap(r#"per_client = "20 per 10s""#).expect_err("bad").to_string();
+    let error = cap(r#"per_client = "20 per 10s""#)
+        .expect_err("bad")
+        .to_string();
     assert!(error.contains("cap.per_client"), "{error}");
     assert!(error.contains("\"20/10s\""), "{error}");
 }
@@ -103,7 +145,10 @@ fn bad_rate_error_names_the_key_and_the_format() {
 #[test]
 fn burst_without_per_client_is_rejected_with_the_fix() {
     let error = cap("burst = 10").expect_err("bad").to_string();
-    assert!(error.contains("cap.burst") && error.contains("add per_client"), "{error}");
+    assert!(
+        error.contains("cap.burst") && error.contains("add per_client"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -151,13 +196,19 @@ fn redis_store_gets_defaults() {
 fn bad_store_is_rejected_without_echoing_the_password() {
     let raw: RawCaps = toml::from_str(r#"store = "mongodb://u:hunter2@db""#).expect("toml");
     let error = CapsConfig::try_from(raw).expect_err("bad").to_string();
-    assert!(error.contains("caps.store") && !error.contains("hunter2"), "{error}");
+    assert!(
+        error.contains("caps.store") && !error.contains("hunter2"),
+        "{error}"
+    );
 }
 
 #[test]
 fn redis_settings_are_ignored_with_the_memory_store() {
     let raw: RawCaps = toml::from_str("redis_timeout_ms = 5").expect("toml");
-    assert_eq!(CapsConfig::try_from(raw).map(|c| c.store), Ok(CapStore::Memory));
+    assert_eq!(
+        CapsConfig::try_from(raw).map(|c| c.store),
+        Ok(CapStore::Memory)
+    );
 }
 
 #[test]
