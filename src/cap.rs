@@ -7,6 +7,17 @@
 //! only `inflight` waits (on an injected [`Timer`]). Knows nothing of Pingora
 //! or HTTP: the proxy turns a [`Rejection`] into a 429/503 response.
 //! May use: `identity`, `redis`, `tokio` sync/time, `rand`, `sha2`, `tracing`.
+//!
+//! Per request the proxy does, with one `Instant::now()`:
+//! 1. `ClientKey::choose(identity, socket_id, peer_ip)`;
+//! 2. `caps.admit_client(route, policy, &key, channel_name, now)` → 429 on `Err`;
+//! 3. if `policy.collapse`: `collapser.run(CollapseKey::new(route, &key,
+//!    socket_id, channel), policy.cache_ttl, now, || backend call)`, where the
+//!    backend call starts with step 4 (so cache hits and followers skip it);
+//! 4. `caps.admit_backend(route, policy, now)` → 503 on `Err`, else call the
+//!    backend and `permit.finish(outcome, Instant::now())`.
+//!
+//! `Caps::admit` is steps 2 + 4 for routes that do not collapse.
 
 mod bounded;
 mod breaker;
@@ -16,6 +27,7 @@ mod engine;
 mod gcra;
 mod inflight;
 mod key;
+mod permit;
 mod policy;
 mod redis_store;
 
@@ -26,9 +38,10 @@ use std::time::Duration;
 
 pub use breaker::BreakerState;
 pub use collapse::{CollapseKey, CollapseRole, Collapser};
-pub use engine::{Caps, Permit, RouteGauge, StoreStats};
+pub use engine::{Caps, RouteGauge, StoreStats};
 pub use inflight::{Sleep, Timer, TokioTimer};
 pub use key::ClientKey;
+pub use permit::Permit;
 pub use policy::{
     BreakerPolicy, CapPolicy, CapStore, CapsConfig, ClientRate, Rate, RedisStoreConfig, redact_url,
 };

@@ -1,6 +1,5 @@
 //! [`Caps`]: all per-route cap state, keyed by route id so it survives config
-//! reloads (the policy is passed in on every call), and the [`Permit`] that
-//! holds a backend slot.
+//! reloads (the policy is passed in on every call).
 //!
 //! Order of checks (fairness: a client's own limit comes before the shared
 //! ones): per-client → per-channel → [collapse/cache, done by the caller with
@@ -12,17 +11,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, Instant};
 
-use tokio::sync::OwnedSemaphorePermit;
-
 use super::bounded::BoundedMap;
-use super::breaker::{Breaker, BreakerState, Ticket};
+use super::breaker::{Breaker, BreakerState};
 use super::channel::ChannelLog;
 use super::gcra::{self, GcraDecision};
 use super::inflight::{Inflight, Timer, TokioTimer};
 use super::key::ClientKey;
-use super::policy::{BreakerPolicy, CapPolicy, CapStore, CapsConfig, ClientRate};
+use super::permit::Permit;
+use super::policy::{CapPolicy, CapStore, CapsConfig, ClientRate};
 use super::redis_store::RedisStore;
-use super::{CapReason, Outcome, Rejection, jittered};
+use super::{CapReason, Rejection, jittered};
 
 /// All cap state of the process. `Send + Sync`; share it in an `Arc`.
 pub struct Caps {
@@ -32,12 +30,12 @@ pub struct Caps {
     timer: Arc<dyn Timer>,
 }
 
-struct RouteState {
-    clients: BoundedMap<std::time::Instant>,
-    channels: BoundedMap<ChannelLog>,
-    breaker: Mutex<Breaker>,
-    inflight: Inflight,
-    inflight_now: AtomicUsize,
+pub(super) struct RouteState {
+    pub(super) clients: BoundedMap<std::time::Instant>,
+    pub(super) channels: BoundedMap<ChannelLog>,
+    pub(super) breaker: Mutex<Breaker>,
+    pub(super) inflight: Inflight,
+    pub(super) inflight_now: AtomicUsize,
 }
 
 /// One route's gauges (`cutover_inflight`, `cutover_breaker_state`).
@@ -175,13 +173,7 @@ impl Caps {
             }
             None => None,
         };
-        state.inflight_now.fetch_add(1, Ordering::Relaxed);
-        Ok(Permit {
-            route: state,
-            _slot: slot,
-            ticket,
-            finished: false,
-        })
+        Ok(Permit::new(state, slot, ticket))
     }
 
     /// Inflight and breaker state of every route seen so far, sorted by id.
@@ -275,48 +267,6 @@ impl Caps {
     }
 }
 
-/// A backend slot. Finish it with the backend's outcome; dropping it without
-/// finishing frees the slot and any half-open probe without counting.
-pub struct Permit {
-    route: Arc<RouteState>,
-    _slot: Option<OwnedSemaphorePermit>,
-    ticket: Option<(Ticket, BreakerPolicy)>,
-    finished: bool,
-}
-
-impl Permit {
-    /// Feeds the breaker (errors and timeouts count as failures) and frees the slot.
-    pub fn finish(mut self, outcome: Outcome, now: Instant) {
-        self.finished = true;
-        if let Some((ticket, policy)) = self.ticket {
-            let failed = !matches!(outcome, Outcome::Success);
-            lock(&self.route.breaker).record(ticket, failed, &policy, now);
-        }
-    }
-}
-
-impl Drop for Permit {
-    fn drop(&mut self) {
-        if !self.finished
-            && let Some((ticket, _)) = self.ticket
-        {
-            lock(&self.route.breaker).abandon(ticket);
-        }
-        self.route.inflight_now.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
-impl std::fmt::Debug for Permit {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Permit")
-            .field(
-                "probe",
-                &matches!(self.ticket, Some((Ticket::Probe { .. }, _))),
-            )
-            .finish()
-    }
-}
-
 fn reject(reason: CapReason, wait: Duration, policy: &CapPolicy) -> Rejection {
     let base = policy.retry_after.max(wait);
     Rejection {
@@ -325,7 +275,7 @@ fn reject(reason: CapReason, wait: Duration, policy: &CapPolicy) -> Rejection {
     }
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // Guarded values are replaced whole; a poisoned lock is still consistent.
     mutex
         .lock()
