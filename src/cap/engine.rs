@@ -7,7 +7,7 @@
 //! May use: every sibling module, `rand`.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, Instant};
 
@@ -28,6 +28,9 @@ pub struct Caps {
     routes: RwLock<HashMap<String, Arc<RouteState>>>,
     redis: Option<RedisStore>,
     timer: Arc<dyn Timer>,
+    /// SplitMix64 state for Retry-After jitter (not security relevant, and
+    /// far cheaper per rejection than a cryptographic generator).
+    jitter: AtomicU64,
 }
 
 pub(super) struct RouteState {
@@ -73,6 +76,7 @@ impl Caps {
             routes: RwLock::new(HashMap::new()),
             redis,
             timer,
+            jitter: AtomicU64::new(rand::random()),
         }
     }
 
@@ -117,7 +121,7 @@ impl Caps {
         if let Some(limit) = &policy.per_client
             && let Err(wait) = self.check_client(route, &state, limit, &key, now).await
         {
-            return Err(reject(CapReason::ClientRate, wait, policy));
+            return Err(self.reject(CapReason::ClientRate, wait, policy));
         }
         if let (Some(limit), Some(channel)) = (&policy.per_channel, channel) {
             let hashed = state.channels.key_of(&(key.as_str(), channel));
@@ -132,7 +136,7 @@ impl Caps {
                 },
             );
             if let Err(wait) = verdict {
-                return Err(reject(CapReason::ChannelRate, wait, policy));
+                return Err(self.reject(CapReason::ChannelRate, wait, policy));
             }
         }
         Ok(())
@@ -150,7 +154,7 @@ impl Caps {
         let ticket = match &policy.breaker {
             Some(breaker) => match lock(&state.breaker).admit(breaker, now) {
                 Ok(ticket) => Some((ticket, *breaker)),
-                Err(wait) => return Err(reject(CapReason::Breaker, wait, policy)),
+                Err(wait) => return Err(self.reject(CapReason::Breaker, wait, policy)),
             },
             None => None,
         };
@@ -167,7 +171,7 @@ impl Caps {
                             lock(&state.breaker).abandon(ticket);
                         }
                         let wait = Duration::ZERO;
-                        return Err(reject(CapReason::Inflight, wait, policy));
+                        return Err(self.reject(CapReason::Inflight, wait, policy));
                     }
                 }
             }
@@ -242,6 +246,26 @@ impl Caps {
         )
     }
 
+    fn reject(&self, reason: CapReason, wait: Duration, policy: &CapPolicy) -> Rejection {
+        let base = policy.retry_after.max(wait);
+        Rejection {
+            reason,
+            retry_after: jittered(base, wait, self.unit_random()),
+        }
+    }
+
+    /// A uniform value in [0, 1) (SplitMix64).
+    fn unit_random(&self) -> f64 {
+        let mut z = self
+            .jitter
+            .fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed)
+            .wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        (z >> 11) as f64 / (1u64 << 53) as f64
+    }
+
     fn route(&self, route: &str) -> Arc<RouteState> {
         if let Some(state) = self
             .routes
@@ -264,14 +288,6 @@ impl Caps {
                 })
             })
             .clone()
-    }
-}
-
-fn reject(reason: CapReason, wait: Duration, policy: &CapPolicy) -> Rejection {
-    let base = policy.retry_after.max(wait);
-    Rejection {
-        reason,
-        retry_after: jittered(base, wait, rand::random::<f64>()),
     }
 }
 

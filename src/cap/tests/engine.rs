@@ -248,3 +248,23 @@ async fn retain_routes_forgets_removed_routes() {
     caps.retain_routes(|route| route != "r");
     assert!(caps.gauges(t0).is_empty());
 }
+
+#[tokio::test]
+async fn rejections_get_spread_out_retry_after_values() {
+    let caps = caps();
+    let t0 = Instant::now();
+    admit_n(&caps, &client_capped(), &user("a"), 10, t0).await;
+    let mut seen = Vec::new();
+    for _ in 0..50 {
+        let refused = caps
+            .admit_client("r", &client_capped(), &user("a"), None, t0)
+            .await;
+        seen.push(refused.expect_err("limited").retry_after);
+    }
+    let (min, max) = (seen.iter().min(), seen.iter().max());
+    assert!(min >= Some(&Duration::from_millis(800)) && max <= Some(&Duration::from_millis(1200)));
+    assert!(
+        max.zip(min)
+            .is_some_and(|(max, min)| *max - *min > Duration::from_millis(100))
+    );
+}
