@@ -119,7 +119,7 @@ async fn closed_port_falls_back_to_local_caps_within_the_timeout() {
     let (admitted, slowest) = hammer(&caps, &policy(5), &user("u1"), 50).await;
     assert_eq!(admitted, 5, "local bucket still limits");
     assert!(
-        slowest < Duration::from_millis(50),
+        slowest < Duration::from_millis(100),
         "a check took {slowest:?}"
     );
     let stats = caps.store_stats();
@@ -136,7 +136,7 @@ async fn redis_that_never_answers_falls_back_within_the_timeout() {
     assert_eq!(admitted, 5);
     // One check waits the 5 ms timeout, the rest skip Redis during back-off.
     assert!(
-        slowest < Duration::from_millis(50),
+        slowest < Duration::from_millis(100),
         "a check took {slowest:?}"
     );
     assert!(caps.store_stats().fallbacks_total >= 1);
