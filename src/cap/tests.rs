@@ -8,6 +8,8 @@ mod engine;
 mod gcra;
 mod inflight;
 mod key;
+mod properties;
+mod storm;
 
 use std::num::{NonZeroU32, NonZeroUsize};
 use std::sync::Arc;
