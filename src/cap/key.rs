@@ -42,7 +42,7 @@ impl ClientKey {
     }
 
     /// Stable string for maps and Redis keys: `u:…`, `s:…`, `svc:…`, `k:…`,
-    /// `ip:…`; at most [`MAX_KEY_LEN`] bytes.
+    /// `ip:…`; at most 96 bytes (longer values are replaced by their SHA-256).
     pub fn storage_key(&self) -> String {
         let (tag, value) = match self {
             ClientKey::User(v) => ("u", v.as_str()),
