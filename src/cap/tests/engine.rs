@@ -268,3 +268,32 @@ async fn rejections_get_spread_out_retry_after_values() {
             .is_some_and(|(max, min)| *max - *min > Duration::from_millis(100))
     );
 }
+
+fn assert_send<T: Send>(_: &T) {}
+fn assert_send_sync<T: Send + Sync>() {}
+
+#[test]
+fn caps_and_their_futures_can_be_used_from_pingora_handlers() {
+    assert_send_sync::<Caps>();
+    assert_send_sync::<crate::cap::Collapser<String>>();
+    assert_send::<crate::cap::Permit>(&{
+        let caps = caps();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        runtime
+            .block_on(caps.admit_backend("r", &policy(), Instant::now()))
+            .expect("no limits")
+    });
+    let caps = caps();
+    let policy = client_capped();
+    let key = user("a");
+    let admit = caps.admit("r", &policy, &key, Some("c"), Instant::now());
+    assert_send(&admit);
+    let collapser: crate::cap::Collapser<String> = crate::cap::Collapser::new(1);
+    let collapse_key = crate::cap::CollapseKey::from_parts(&[b"k"]);
+    let run = collapser.run(collapse_key, Duration::ZERO, Instant::now(), || async {
+        Ok("x".to_string())
+    });
+    assert_send(&run);
+}
