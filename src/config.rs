@@ -7,6 +7,7 @@
 
 pub mod auth;
 mod backend;
+pub mod cap;
 mod error;
 mod flagfile;
 mod raw;

@@ -10,6 +10,8 @@ pub mod admin;
 pub mod auth;
 /// The backends: upstream peers and the embedded rust adapter.
 pub mod backend;
+/// Retry-storm caps: per-client rates, collapsing, backend protection.
+pub mod cap;
 /// Command line.
 pub mod cli;
 /// Files → validated config types (the only serde/TOML module).
