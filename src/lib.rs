@@ -2,3 +2,5 @@
 //! one route at a time.
 
 pub mod identity;
+pub mod handlers;
+pub mod store;
