@@ -85,6 +85,10 @@ impl IntoResponse for HandlerError {
             tracing::error!(error = %e, "handler failed");
         }
         let (error, reason) = self.codes();
-        (self.status(), Json(json!({ "error": error, "reason": reason }))).into_response()
+        (
+            self.status(),
+            Json(json!({ "error": error, "reason": reason })),
+        )
+            .into_response()
     }
 }

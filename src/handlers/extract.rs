@@ -64,7 +64,10 @@ pub struct Effects {
 impl FromRequestParts<AppState> for Effects {
     type Rejection = HandlerError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let dry_run = parts
             .headers
             .get(SHADOW_HEADER)
@@ -154,13 +157,20 @@ impl<S: Send + Sync> FromRequestParts<S> for Paging {
 pub fn parse_paging(query: &str) -> Result<Paging, HandlerError> {
     let pairs: Vec<(String, String)> =
         serde_urlencoded::from_str(query).map_err(|_| HandlerError::Validation("invalid_limit"))?;
-    let first = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
+    let first = |k: &str| {
+        pairs
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.as_str())
+    };
     let limit = match first("limit") {
         None => DEFAULT_LIMIT,
-        Some(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => match s.parse::<usize>() {
-            Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
-            _ => return Err(HandlerError::Validation("invalid_limit")),
-        },
+        Some(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+            match s.parse::<usize>() {
+                Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
+                _ => return Err(HandlerError::Validation("invalid_limit")),
+            }
+        }
         Some(_) => return Err(HandlerError::Validation("invalid_limit")),
     };
     let cursor = match first("cursor") {
@@ -180,7 +190,12 @@ pub fn js_len(s: &str) -> usize {
 pub fn check_body(body: Option<&str>) -> Result<&str, HandlerError> {
     match body {
         None => Err(HandlerError::Validation("body_required")),
-        Some(b) if b.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}').is_empty() => Err(HandlerError::Validation("body_required")),
+        Some(b)
+            if b.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}')
+                .is_empty() =>
+        {
+            Err(HandlerError::Validation("body_required"))
+        }
         Some(b) if js_len(b) > 4000 => Err(HandlerError::Validation("body_too_long")),
         Some(b) => Ok(b),
     }

@@ -74,7 +74,13 @@ pub fn sign(secret: &str, text: &str) -> String {
 }
 
 /// The query string of a signed HTTP API request (ends with `auth_signature`).
-pub fn signed_query(config: &PusherConfig, method: &str, path: &str, body: &str, timestamp: u64) -> String {
+pub fn signed_query(
+    config: &PusherConfig,
+    method: &str,
+    path: &str,
+    body: &str,
+    timestamp: u64,
+) -> String {
     let body_md5 = hex::encode(Md5::digest(body.as_bytes()));
     // Already sorted by key.
     let query = format!(
@@ -115,7 +121,12 @@ impl PusherClient {
     }
 
     /// `auth` for a private (`channel_data` None) or presence channel.
-    pub fn authorize_channel(&self, socket_id: &str, channel: &str, channel_data: Option<&str>) -> String {
+    pub fn authorize_channel(
+        &self,
+        socket_id: &str,
+        channel: &str,
+        channel_data: Option<&str>,
+    ) -> String {
         let text = match channel_data {
             Some(data) => format!("{socket_id}:{channel}:{data}"),
             None => format!("{socket_id}:{channel}"),
@@ -130,7 +141,12 @@ impl PusherClient {
     }
 
     /// Trigger one event on one channel; `data` is sent as its JSON text.
-    pub async fn trigger<T: Serialize>(&self, channel: &str, event: &str, data: &T) -> Result<(), PusherError> {
+    pub async fn trigger<T: Serialize>(
+        &self,
+        channel: &str,
+        event: &str,
+        data: &T,
+    ) -> Result<(), PusherError> {
         let config = &self.inner.config;
         let body = serde_json::to_string(&TriggerBody {
             name: event,
@@ -142,7 +158,11 @@ impl PusherClient {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0);
-        let url = format!("{}{path}?{}", config.base_url, signed_query(config, "POST", &path, &body, now));
+        let url = format!(
+            "{}{path}?{}",
+            config.base_url,
+            signed_query(config, "POST", &path, &body, now)
+        );
         let response = self
             .inner
             .http
@@ -154,7 +174,9 @@ impl PusherClient {
         let status = response.status();
         let bytes = response.bytes().await?;
         if !status.is_success() {
-            return Err(PusherError::Status { status: status.as_u16() });
+            return Err(PusherError::Status {
+                status: status.as_u16(),
+            });
         }
         match body_error_code(&bytes) {
             Some(code) => Err(PusherError::Rejected { code }),

@@ -94,7 +94,10 @@ pub struct AuthPayload {
     pub user_data: Option<String>,
 }
 
-async fn config(State(state): State<AppState>, _caller: Caller) -> Result<Json<RealtimeConfigPayload>, HandlerError> {
+async fn config(
+    State(state): State<AppState>,
+    _caller: Caller,
+) -> Result<Json<RealtimeConfigPayload>, HandlerError> {
     let now = Instant::now();
     if let Some(cached) = state.realtime_cache.get(now) {
         return Ok(Json(cached));
@@ -116,9 +119,16 @@ async fn config(State(state): State<AppState>, _caller: Caller) -> Result<Json<R
     Ok(Json(payload))
 }
 
-async fn clear_cache(State(state): State<AppState>, caller: Caller) -> Result<StatusCode, HandlerError> {
-    let user_id = caller.session_user().map_err(|_| HandlerError::Forbidden("admin_only"))?;
-    let admin = directory::user(&state.pool, user_id).await?.is_some_and(|u| u.is_admin());
+async fn clear_cache(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<StatusCode, HandlerError> {
+    let user_id = caller
+        .session_user()
+        .map_err(|_| HandlerError::Forbidden("admin_only"))?;
+    let admin = directory::user(&state.pool, user_id)
+        .await?
+        .is_some_and(|u| u.is_admin());
     if !admin {
         return Err(HandlerError::Forbidden("admin_only"));
     }
@@ -131,7 +141,11 @@ pub fn parse_auth_request(headers: &HeaderMap, body: &[u8]) -> Result<AuthReques
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("application/json"));
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/json")
+        });
     let parsed = if is_json {
         serde_json::from_slice(body).ok()
     } else {
@@ -164,33 +178,63 @@ async fn auth(
     }
     if !kind.is_presence() {
         let auth = state.pusher.authorize_channel(socket_id, channel, None);
-        return Ok(Json(AuthPayload { auth, channel_data: None, user_data: None }));
+        return Ok(Json(AuthPayload {
+            auth,
+            channel_data: None,
+            user_data: None,
+        }));
     }
     let name = display_name(&state, &caller).await?;
-    let data = serde_json::to_string(&ChannelData { user_id: &caller.0.user_id, user_info: UserInfo { name } })
-        .map_err(|_| HandlerError::Validation("invalid_body"))?;
-    let auth = state.pusher.authorize_channel(socket_id, channel, Some(&data));
-    Ok(Json(AuthPayload { auth, channel_data: Some(data), user_data: None }))
+    let data = serde_json::to_string(&ChannelData {
+        user_id: &caller.0.user_id,
+        user_info: UserInfo { name },
+    })
+    .map_err(|_| HandlerError::Validation("invalid_body"))?;
+    let auth = state
+        .pusher
+        .authorize_channel(socket_id, channel, Some(&data));
+    Ok(Json(AuthPayload {
+        auth,
+        channel_data: Some(data),
+        user_data: None,
+    }))
 }
 
-async fn sign_in(state: &AppState, caller: &Caller, socket_id: &str) -> Result<Json<AuthPayload>, HandlerError> {
+async fn sign_in(
+    state: &AppState,
+    caller: &Caller,
+    socket_id: &str,
+) -> Result<Json<AuthPayload>, HandlerError> {
     let name = display_name(state, caller).await?;
-    let data = serde_json::to_string(&UserData { id: &caller.0.user_id, user_info: UserInfo { name } })
-        .map_err(|_| HandlerError::Validation("invalid_body"))?;
+    let data = serde_json::to_string(&UserData {
+        id: &caller.0.user_id,
+        user_info: UserInfo { name },
+    })
+    .map_err(|_| HandlerError::Validation("invalid_body"))?;
     let auth = state.pusher.authenticate_user(socket_id, &data);
-    Ok(Json(AuthPayload { auth, channel_data: None, user_data: Some(data) }))
+    Ok(Json(AuthPayload {
+        auth,
+        channel_data: None,
+        user_data: Some(data),
+    }))
 }
 
 async fn display_name(state: &AppState, caller: &Caller) -> Result<Option<String>, HandlerError> {
     if caller.0.scheme != AuthScheme::Session {
         return Ok(None);
     }
-    Ok(directory::user(&state.pool, &caller.0.user_id).await?.and_then(|u| u.name))
+    Ok(directory::user(&state.pool, &caller.0.user_id)
+        .await?
+        .and_then(|u| u.name))
 }
 
 /// The channel rules: own user channel, threads one participates in, one's
 /// tenant presence channel; a chatbot visitor only their own conversation.
-async fn may_join(state: &AppState, caller: &Caller, channel: Channel<'_>) -> Result<bool, HandlerError> {
+async fn may_join(
+    state: &AppState,
+    caller: &Caller,
+    channel: Channel<'_>,
+) -> Result<bool, HandlerError> {
     let id = &caller.0;
     Ok(match (id.scheme, channel) {
         (AuthScheme::Session, Channel::User(user)) => user == id.user_id,
@@ -201,9 +245,11 @@ async fn may_join(state: &AppState, caller: &Caller, channel: Channel<'_>) -> Re
             directory::is_member(&state.pool, &id.user_id, tenant).await?
         }
         (AuthScheme::Chatbot, Channel::Chatbot(conversation)) => match id.tenant_id.as_deref() {
-            Some(tenant) => chatbot::owned_conversation(&state.pool, conversation, tenant, &id.user_id)
-                .await?
-                .is_some(),
+            Some(tenant) => {
+                chatbot::owned_conversation(&state.pool, conversation, tenant, &id.user_id)
+                    .await?
+                    .is_some()
+            }
             None => false,
         },
         _ => false,

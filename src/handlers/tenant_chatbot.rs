@@ -8,7 +8,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
-use super::extract::{Caller, Effects, JsonBody, Paging, check_body, check_client_message_id, js_len};
+use super::extract::{
+    Caller, Effects, JsonBody, Paging, check_body, check_client_message_id, js_len,
+};
 use super::{AppState, HandlerError};
 use crate::store::chatbot::{self, ChatbotMessage, Conversation, WidgetConfig};
 
@@ -16,7 +18,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/tenant-chatbot/config", get(config))
         .route("/api/tenant-chatbot/conversations", post(start))
-        .route("/api/tenant-chatbot/conversations/{conversation_id}/messages", get(page).post(send))
+        .route(
+            "/api/tenant-chatbot/conversations/{conversation_id}/messages",
+            get(page).post(send),
+        )
 }
 
 #[derive(Deserialize)]
@@ -62,14 +67,21 @@ pub fn chatbot_channel(conversation_id: &str) -> String {
     format!("private-chatbot-{conversation_id}")
 }
 
-async fn own_conversation(state: &AppState, caller: &Caller, id: &str) -> Result<Conversation, HandlerError> {
+async fn own_conversation(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<Conversation, HandlerError> {
     let (tenant, visitor) = caller.chatbot_visitor()?;
     chatbot::owned_conversation(&state.pool, id, tenant, visitor)
         .await?
         .ok_or(HandlerError::NotFound("conversation_not_found"))
 }
 
-async fn config(State(state): State<AppState>, caller: Caller) -> Result<Json<WidgetConfig>, HandlerError> {
+async fn config(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<WidgetConfig>, HandlerError> {
     let (tenant, _) = caller.chatbot_visitor()?;
     chatbot::widget_config(&state.pool, tenant)
         .await?
@@ -88,14 +100,20 @@ async fn start(
     if req.visitor_name.as_deref().is_some_and(|n| js_len(n) > 100) {
         return Err(HandlerError::Validation("visitor_name_too_long"));
     }
-    let enabled = chatbot::widget_config(&state.pool, tenant).await?.is_some_and(|c| c.enabled);
+    let enabled = chatbot::widget_config(&state.pool, tenant)
+        .await?
+        .is_some_and(|c| c.enabled);
     if !enabled {
         return Err(HandlerError::Forbidden("chatbot_disabled"));
     }
     let mut tx = effects.begin().await?;
-    let conversation = chatbot::start_conversation(&mut tx, tenant, visitor, req.visitor_name.as_deref()).await?;
+    let conversation =
+        chatbot::start_conversation(&mut tx, tenant, visitor, req.visitor_name.as_deref()).await?;
     effects.finish(tx).await?;
-    Ok((StatusCode::CREATED, Json(ConversationEnvelope { conversation })))
+    Ok((
+        StatusCode::CREATED,
+        Json(ConversationEnvelope { conversation }),
+    ))
 }
 
 async fn page(
@@ -106,9 +124,17 @@ async fn page(
 ) -> Result<Json<MessagePage>, HandlerError> {
     let conversation = own_conversation(&state, &caller, &conversation_id).await?;
     let paging = paging?;
-    let (messages, next_cursor) =
-        chatbot::page_messages(&state.pool, &conversation.id, paging.cursor.as_ref(), paging.limit).await?;
-    Ok(Json(MessagePage { messages, next_cursor }))
+    let (messages, next_cursor) = chatbot::page_messages(
+        &state.pool,
+        &conversation.id,
+        paging.cursor.as_ref(),
+        paging.limit,
+    )
+    .await?;
+    Ok(Json(MessagePage {
+        messages,
+        next_cursor,
+    }))
 }
 
 async fn send(
@@ -123,7 +149,8 @@ async fn send(
     let text = check_body(req.body.as_deref())?;
     let key = check_client_message_id(req.client_message_id.as_deref())?;
     let mut tx = effects.begin().await?;
-    let (message, created) = chatbot::send_visitor_message(&mut tx, &conversation.id, text, key).await?;
+    let (message, created) =
+        chatbot::send_visitor_message(&mut tx, &conversation.id, text, key).await?;
     effects.finish(tx).await?;
     if !created {
         return Ok((StatusCode::OK, Json(MessageEnvelope { message })));
@@ -133,6 +160,12 @@ async fn send(
         conversation_id: &conversation.id,
         message: &message,
     };
-    effects.broadcast(&chatbot_channel(&conversation.id), "message.created", &event).await;
+    effects
+        .broadcast(
+            &chatbot_channel(&conversation.id),
+            "message.created",
+            &event,
+        )
+        .await;
     Ok((StatusCode::CREATED, Json(MessageEnvelope { message })))
 }

@@ -18,9 +18,18 @@ use crate::store::threads::{self, Message, ThreadRef, ThreadSummary};
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/chat/user-threads", get(list))
-        .route("/api/chat/user-threads/{thread_id}/messages", get(page).post(send))
-        .route("/api/chat/user-threads/{thread_id}/receipts", post(signals::receipt))
-        .route("/api/chat/user-threads/{thread_id}/typing", post(signals::typing))
+        .route(
+            "/api/chat/user-threads/{thread_id}/messages",
+            get(page).post(send),
+        )
+        .route(
+            "/api/chat/user-threads/{thread_id}/receipts",
+            post(signals::receipt),
+        )
+        .route(
+            "/api/chat/user-threads/{thread_id}/typing",
+            post(signals::typing),
+        )
         .route(
             "/api/chat/user-threads/{thread_id}/scheduled",
             get(scheduled::list).post(scheduled::create),
@@ -69,16 +78,25 @@ pub fn thread_channel(thread_id: &str) -> String {
 }
 
 /// The thread if the session caller participates in it, else 404.
-pub async fn member_thread(state: &AppState, caller: &Caller, thread_id: &str) -> Result<ThreadRef, HandlerError> {
+pub async fn member_thread(
+    state: &AppState,
+    caller: &Caller,
+    thread_id: &str,
+) -> Result<ThreadRef, HandlerError> {
     let user = caller.session_user()?;
     threads::participant_thread(&state.pool, thread_id, user)
         .await?
         .ok_or(HandlerError::NotFound("thread_not_found"))
 }
 
-async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<ThreadList>, HandlerError> {
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<ThreadList>, HandlerError> {
     let user = caller.session_user()?;
-    Ok(Json(ThreadList { threads: threads::list_threads(&state.pool, user).await? }))
+    Ok(Json(ThreadList {
+        threads: threads::list_threads(&state.pool, user).await?,
+    }))
 }
 
 async fn page(
@@ -89,9 +107,17 @@ async fn page(
 ) -> Result<Json<MessagePage>, HandlerError> {
     let thread = member_thread(&state, &caller, &thread_id).await?;
     let paging = paging?;
-    let (messages, next_cursor) =
-        threads::page_messages(&state.pool, &thread.id, paging.cursor.as_ref(), paging.limit).await?;
-    Ok(Json(MessagePage { messages, next_cursor }))
+    let (messages, next_cursor) = threads::page_messages(
+        &state.pool,
+        &thread.id,
+        paging.cursor.as_ref(),
+        paging.limit,
+    )
+    .await?;
+    Ok(Json(MessagePage {
+        messages,
+        next_cursor,
+    }))
 }
 
 async fn send(
@@ -112,7 +138,13 @@ async fn send(
     if !created {
         return Ok((StatusCode::OK, Json(MessageEnvelope { message })));
     }
-    let event = TenantThreadEventPayload { tenant_id: &thread.tenant_id, thread_id: &thread.id, message: &message };
-    effects.broadcast(&thread_channel(&thread.id), "message.created", &event).await;
+    let event = TenantThreadEventPayload {
+        tenant_id: &thread.tenant_id,
+        thread_id: &thread.id,
+        message: &message,
+    };
+    effects
+        .broadcast(&thread_channel(&thread.id), "message.created", &event)
+        .await;
     Ok((StatusCode::CREATED, Json(MessageEnvelope { message })))
 }

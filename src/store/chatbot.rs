@@ -54,7 +54,10 @@ pub struct ChatbotMessage {
     pub created_at: DateTime<Utc>,
 }
 
-pub async fn widget_config(pool: &PgPool, tenant_id: &str) -> Result<Option<WidgetConfig>, StoreError> {
+pub async fn widget_config(
+    pool: &PgPool,
+    tenant_id: &str,
+) -> Result<Option<WidgetConfig>, StoreError> {
     Ok(sqlx::query_as::<_, WidgetConfig>(
         r#"SELECT "id", "name", "chatbotEnabled", "chatbotGreeting", "chatbotColor"
            FROM "Tenant" WHERE "id" = $1"#,

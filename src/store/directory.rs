@@ -20,26 +20,29 @@ impl UserProfile {
 }
 
 pub async fn user(pool: &PgPool, id: &str) -> Result<Option<UserProfile>, StoreError> {
-    Ok(
-        sqlx::query_as::<_, UserProfile>(r#"SELECT "id", "name", "role" FROM "User" WHERE "id" = $1"#)
-            .bind(id)
-            .fetch_optional(pool)
-            .await?,
+    Ok(sqlx::query_as::<_, UserProfile>(
+        r#"SELECT "id", "name", "role" FROM "User" WHERE "id" = $1"#,
     )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?)
 }
 
 pub async fn is_member(pool: &PgPool, user_id: &str, tenant_id: &str) -> Result<bool, StoreError> {
-    let row: Option<(i32,)> = sqlx::query_as(
-        r#"SELECT 1 FROM "Membership" WHERE "userId" = $1 AND "tenantId" = $2"#,
-    )
-    .bind(user_id)
-    .bind(tenant_id)
-    .fetch_optional(pool)
-    .await?;
+    let row: Option<(i32,)> =
+        sqlx::query_as(r#"SELECT 1 FROM "Membership" WHERE "userId" = $1 AND "tenantId" = $2"#)
+            .bind(user_id)
+            .bind(tenant_id)
+            .fetch_optional(pool)
+            .await?;
     Ok(row.is_some())
 }
 
-pub async fn is_participant(pool: &PgPool, user_id: &str, thread_id: &str) -> Result<bool, StoreError> {
+pub async fn is_participant(
+    pool: &PgPool,
+    user_id: &str,
+    thread_id: &str,
+) -> Result<bool, StoreError> {
     let row: Option<(i32,)> = sqlx::query_as(
         r#"SELECT 1 FROM "ThreadParticipant" WHERE "userId" = $1 AND "threadId" = $2"#,
     )
@@ -51,7 +54,10 @@ pub async fn is_participant(pool: &PgPool, user_id: &str, thread_id: &str) -> Re
 }
 
 /// The JSON value of a `SystemConfig` key.
-pub async fn system_config(pool: &PgPool, key: &str) -> Result<Option<serde_json::Value>, StoreError> {
+pub async fn system_config(
+    pool: &PgPool,
+    key: &str,
+) -> Result<Option<serde_json::Value>, StoreError> {
     let row: Option<(serde_json::Value,)> =
         sqlx::query_as(r#"SELECT "value" FROM "SystemConfig" WHERE "key" = $1"#)
             .bind(key)

@@ -82,7 +82,6 @@ struct SummaryRow {
     m_created_at: Option<DateTime<Utc>>,
 }
 
-
 /// The thread if `user_id` participates in it.
 pub async fn participant_thread(
     pool: &PgPool,

@@ -64,7 +64,9 @@ impl TestDb {
             .expect("create test database");
         admin.close().await;
         let pool = Self::connect(&name).await;
-        cutover::store::migrate(&pool).await.expect("migrations apply");
+        cutover::store::migrate(&pool)
+            .await
+            .expect("migrations apply");
         TestDb { name, pool }
     }
 
@@ -82,13 +84,22 @@ impl Drop for TestDb {
     fn drop(&mut self) {
         let name = self.name.clone();
         let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
                 return;
             };
             rt.block_on(async move {
-                if let Ok(admin) = PgPoolOptions::new().max_connections(1).connect_with(options("postgres")).await {
+                if let Ok(admin) = PgPoolOptions::new()
+                    .max_connections(1)
+                    .connect_with(options("postgres"))
+                    .await
+                {
                     let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&admin).await;
+                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                        .execute(&admin)
+                        .await;
                 }
             });
         })
@@ -172,7 +183,9 @@ impl Recorder {
         let app = Router::new()
             .route("/apps/{app_id}/events", post(record))
             .with_state(rec.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind port 0");
         let addr = listener.local_addr().expect("local addr");
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -192,12 +205,18 @@ async fn record(
     body: String,
 ) -> (StatusCode, String) {
     let query = query.unwrap_or_default();
-    let (unsigned, signature) = query.rsplit_once("&auth_signature=").unwrap_or((&query, ""));
+    let (unsigned, signature) = query
+        .rsplit_once("&auth_signature=")
+        .unwrap_or((&query, ""));
     let path = format!("/apps/{app_id}/events");
-    let expected = cutover::handlers::pusher::sign(APP_SECRET, &format!("POST\n{path}\n{unsigned}"));
+    let expected =
+        cutover::handlers::pusher::sign(APP_SECRET, &format!("POST\n{path}\n{unsigned}"));
     let md5_ok = unsigned.contains(&format!("body_md5={}", md5_hex(&body)));
     if *rec.reject.lock().unwrap() || signature != expected || !md5_ok {
-        return (StatusCode::OK, r#"{"code":401,"error":"Unauthorized"}"#.into());
+        return (
+            StatusCode::OK,
+            r#"{"code":401,"error":"Unauthorized"}"#.into(),
+        );
     }
     let v: Value = serde_json::from_str(&body).expect("trigger body is JSON");
     let raw_data = v["data"].as_str().expect("data is a string").to_owned();
@@ -238,11 +257,22 @@ impl App {
         });
         let state = AppState::new(db.pool.clone(), pusher);
         let router = cutover::handlers::router(state.clone());
-        App { db, state, router, recorder }
+        App {
+            db,
+            state,
+            router,
+            recorder,
+        }
     }
 
     /// Send one request through the router (no server).
-    pub async fn call(&self, method: &str, path: &str, who: Option<Identity>, body: Option<Value>) -> (StatusCode, Value) {
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        who: Option<Identity>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         self.call_with(method, path, who, body, &[]).await
     }
 
@@ -276,7 +306,11 @@ impl App {
         let res = self.router.clone().oneshot(req).await.unwrap();
         let status = res.status();
         let bytes = res.into_body().collect().await.unwrap().to_bytes();
-        let value = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap() };
+        let value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap()
+        };
         (status, value)
     }
 

@@ -42,7 +42,10 @@ fn signed_query_is_sorted_and_ends_with_the_signature() {
 
 #[test]
 fn soketi_auth_failure_with_status_200_is_detected_from_the_body() {
-    assert_eq!(body_error_code(br#"{"code":401,"error":"Unauthorized"}"#), Some(401));
+    assert_eq!(
+        body_error_code(br#"{"code":401,"error":"Unauthorized"}"#),
+        Some(401)
+    );
     assert_eq!(body_error_code(b"{}"), None);
     assert_eq!(body_error_code(b"not json"), None);
 }

@@ -24,7 +24,9 @@ impl RealtimeConfigCache {
     pub fn get(&self, now: Instant) -> Option<RealtimeConfigPayload> {
         let slot = self.slot.lock().unwrap_or_else(|p| p.into_inner());
         match &*slot {
-            Some((at, value)) if now.saturating_duration_since(*at) < self.ttl => Some(value.clone()),
+            Some((at, value)) if now.saturating_duration_since(*at) < self.ttl => {
+                Some(value.clone())
+            }
             _ => None,
         }
     }

@@ -5,7 +5,10 @@
 pub fn valid_socket_id(s: &str) -> bool {
     match s.split_once('.') {
         Some((a, b)) => {
-            !a.is_empty() && !b.is_empty() && a.bytes().all(|c| c.is_ascii_digit()) && b.bytes().all(|c| c.is_ascii_digit())
+            !a.is_empty()
+                && !b.is_empty()
+                && a.bytes().all(|c| c.is_ascii_digit())
+                && b.bytes().all(|c| c.is_ascii_digit())
         }
         None => false,
     }
@@ -15,7 +18,8 @@ pub fn valid_socket_id(s: &str) -> bool {
 pub fn valid_channel_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 200
-        && s.bytes().all(|c| c.is_ascii_alphanumeric() || b"_-=@,.;".contains(&c))
+        && s.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b"_-=@,.;".contains(&c))
 }
 
 /// The channels the app uses; everything else is `Other` (always forbidden).

@@ -65,11 +65,21 @@ fn channels_are_classified_by_prefix() {
 
 #[test]
 fn auth_body_is_read_as_form_unless_json() {
-    let form = parse_auth_request(&HeaderMap::new(), b"socket_id=1.2&channel_name=private-user-u1").unwrap();
+    let form = parse_auth_request(
+        &HeaderMap::new(),
+        b"socket_id=1.2&channel_name=private-user-u1",
+    )
+    .unwrap();
     assert_eq!(form.channel_name.as_deref(), Some("private-user-u1"));
     let mut headers = HeaderMap::new();
-    headers.insert("content-type", "application/json; charset=utf-8".parse().unwrap());
+    headers.insert(
+        "content-type",
+        "application/json; charset=utf-8".parse().unwrap(),
+    );
     let json = parse_auth_request(&headers, br#"{"socket_id":"1.2"}"#).unwrap();
-    assert_eq!((json.socket_id.as_deref(), json.channel_name), (Some("1.2"), None));
+    assert_eq!(
+        (json.socket_id.as_deref(), json.channel_name),
+        (Some("1.2"), None)
+    );
     assert!(parse_auth_request(&headers, b"socket_id=1.2").is_err());
 }

@@ -12,8 +12,8 @@ use super::{TenantThreadEventPayload, member_thread, thread_channel};
 use crate::handlers::extract::{Caller, Effects, JsonBody, check_body};
 use crate::handlers::pusher::PusherClient;
 use crate::handlers::{AppState, HandlerError};
-use crate::store::scheduled::{self, Scheduled};
 use crate::store::StoreError;
+use crate::store::scheduled::{self, Scheduled};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -58,7 +58,10 @@ pub async fn create(
     let mut tx = effects.begin().await?;
     let scheduled_message = scheduled::create(&mut tx, &thread.id, user, text, send_at).await?;
     effects.finish(tx).await?;
-    Ok((StatusCode::CREATED, Json(ScheduledEnvelope { scheduled_message })))
+    Ok((
+        StatusCode::CREATED,
+        Json(ScheduledEnvelope { scheduled_message }),
+    ))
 }
 
 pub async fn list(
@@ -94,7 +97,11 @@ const DISPATCH_BATCH: i64 = 100;
 /// many were sent. Safe to run from several processes at once: rows are
 /// claimed with `FOR UPDATE SKIP LOCKED` and marked sent in the same
 /// transaction, so each is sent exactly once. Events go out after commit.
-pub async fn dispatch_due(pool: &PgPool, pusher: &PusherClient, now: DateTime<Utc>) -> Result<usize, StoreError> {
+pub async fn dispatch_due(
+    pool: &PgPool,
+    pusher: &PusherClient,
+    now: DateTime<Utc>,
+) -> Result<usize, StoreError> {
     let mut total = 0;
     loop {
         let mut tx = pool.begin().await?;
@@ -110,7 +117,14 @@ pub async fn dispatch_due(pool: &PgPool, pusher: &PusherClient, now: DateTime<Ut
                 thread_id: &d.message.thread_id,
                 message: &d.message,
             };
-            if let Err(e) = pusher.trigger(&thread_channel(&d.message.thread_id), "message.created", &event).await {
+            if let Err(e) = pusher
+                .trigger(
+                    &thread_channel(&d.message.thread_id),
+                    "message.created",
+                    &event,
+                )
+                .await
+            {
                 tracing::warn!(error = %e, "scheduled message broadcast failed");
             }
         }

@@ -73,8 +73,14 @@ pub async fn receipt(
         .await?
         .ok_or(HandlerError::NotFound("message_not_found"))?;
     effects.finish(tx).await?;
-    let event = ReceiptEventPayload { thread_id: &thread.id, kind, receipt: &receipt };
-    effects.broadcast(&thread_channel(&thread.id), "receipt", &event).await;
+    let event = ReceiptEventPayload {
+        thread_id: &thread.id,
+        kind,
+        receipt: &receipt,
+    };
+    effects
+        .broadcast(&thread_channel(&thread.id), "receipt", &event)
+        .await;
     Ok(Json(ReceiptEnvelope { receipt }))
 }
 
@@ -87,9 +93,17 @@ pub async fn typing(
 ) -> Result<StatusCode, HandlerError> {
     let thread = member_thread(&state, &caller, &thread_id).await?;
     let JsonBody(req) = body?;
-    let is_typing = req.is_typing.ok_or(HandlerError::Validation("invalid_is_typing"))?;
+    let is_typing = req
+        .is_typing
+        .ok_or(HandlerError::Validation("invalid_is_typing"))?;
     let user = caller.session_user()?;
-    let event = TypingEventPayload { thread_id: &thread.id, user_id: user, is_typing };
-    effects.broadcast(&thread_channel(&thread.id), "typing", &event).await;
+    let event = TypingEventPayload {
+        thread_id: &thread.id,
+        user_id: user,
+        is_typing,
+    };
+    effects
+        .broadcast(&thread_channel(&thread.id), "typing", &event)
+        .await;
     Ok(StatusCode::NO_CONTENT)
 }
