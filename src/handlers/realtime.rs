@@ -147,7 +147,11 @@ pub fn parse_auth_request(headers: &HeaderMap, body: &[u8]) -> Result<AuthReques
                 .starts_with("application/json")
         });
     let parsed = if is_json {
-        serde_json::from_slice(body).ok()
+        // Only an object (serde would also read a struct from an array).
+        serde_json::from_slice::<serde_json::Value>(body)
+            .ok()
+            .filter(|v| v.is_object())
+            .and_then(|v| serde_json::from_value(v).ok())
     } else {
         serde_urlencoded::from_bytes(body).ok()
     };
