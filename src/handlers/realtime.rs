@@ -84,12 +84,13 @@ struct UserData<'a> {
     user_info: UserInfo,
 }
 
-/// The contract's `RealtimeAuthPayload`.
+/// The contract's `RealtimeAuthPayload`. Key order is the pusher SDK's:
+/// `channel_data` before `auth`, `auth` before `user_data`.
 #[derive(Debug, Serialize, PartialEq)]
 pub struct AuthPayload {
-    pub auth: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub channel_data: Option<String>,
+    pub auth: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_data: Option<String>,
 }

@@ -178,6 +178,8 @@ pub struct Recorder {
 }
 
 impl Recorder {
+    /// The recorder and its base URL (`http://127.0.0.1:<port>`).
+    /// The recorder and its base URL (`http://127.0.0.1:<port>`).
     pub async fn start() -> (Recorder, String) {
         let rec = Recorder::default();
         let app = Router::new()
@@ -303,15 +305,21 @@ impl App {
     }
 
     pub async fn send(&self, req: Request<Body>) -> (StatusCode, Value) {
+        let (status, text) = self.send_raw(req).await;
+        let value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap()
+        };
+        (status, value)
+    }
+
+    /// The status and the exact body text.
+    pub async fn send_raw(&self, req: Request<Body>) -> (StatusCode, String) {
         let res = self.router.clone().oneshot(req).await.unwrap();
         let status = res.status();
         let bytes = res.into_body().collect().await.unwrap().to_bytes();
-        let value = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).unwrap()
-        };
-        (status, value)
+        (status, String::from_utf8(bytes.to_vec()).unwrap())
     }
 
     pub async fn count(&self, sql: &'static str) -> i64 {
