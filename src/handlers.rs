@@ -23,7 +23,7 @@ use sqlx::PgPool;
 pub use error::HandlerError;
 pub use pusher::{PusherClient, PusherConfig};
 pub use realtime::cache::RealtimeConfigCache;
-pub use user_threads::scheduled::dispatch_due;
+pub use user_threads::scheduled::{dispatch_due, dispatch_forever};
 
 /// How long `GET /api/chat/realtime/config` serves a cached `SystemConfig` row.
 pub const REALTIME_CONFIG_TTL: Duration = Duration::from_secs(60);

@@ -2,6 +2,9 @@
 //! (shadow dry-run), JSON bodies and paging parameters, each rejecting with
 //! the contract's error shape.
 
+#[cfg(test)]
+mod tests;
+
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;

@@ -89,6 +89,21 @@ pub async fn cancel(
     Ok(Json(ScheduledEnvelope { scheduled_message }))
 }
 
+/// Run [`dispatch_due`] every `every` until the task is dropped; failures are
+/// logged and retried on the next tick. For `cutover serve` / `cutover handlers`.
+pub async fn dispatch_forever(pool: PgPool, pusher: PusherClient, every: std::time::Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match dispatch_due(&pool, &pusher, Utc::now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(sent = n, "scheduled messages dispatched"),
+            Err(e) => tracing::warn!(error = %e, "scheduled dispatch failed"),
+        }
+    }
+}
+
 /// Rows claimed per transaction.
 const DISPATCH_BATCH: i64 = 100;
 
