@@ -248,9 +248,19 @@ pub struct App {
 
 impl App {
     pub async fn new() -> App {
+        App::build(None).await
+    }
+
+    /// Events go to `pusher_url` (e.g. a real Soketi) instead of the recorder.
+    pub async fn with_pusher(pusher_url: &str) -> App {
+        App::build(Some(pusher_url.to_owned())).await
+    }
+
+    async fn build(pusher_url: Option<String>) -> App {
         let db = TestDb::new().await;
         seed(&db.pool).await;
-        let (recorder, base_url) = Recorder::start().await;
+        let (recorder, recorder_url) = Recorder::start().await;
+        let base_url = pusher_url.unwrap_or(recorder_url);
         let pusher = PusherClient::new(PusherConfig {
             app_id: APP_ID.into(),
             key: APP_KEY.into(),
