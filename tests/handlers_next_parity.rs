@@ -25,6 +25,7 @@ use cutover::identity::Identity;
 use harness::{App, Recorder, TestDb, seed, user, visitor};
 use legacy_next::LegacyNext;
 use normalize::Normalizer;
+use serde_json::{Value, json};
 
 enum Payload {
     None,
@@ -189,8 +190,18 @@ fn field(text: &str, pointer: &str) -> Option<String> {
     v.pointer(pointer)?.as_str().map(str::to_owned)
 }
 
-/// Run every case on one side; returns normalized (label, status, body) and events.
-async fn run(side: &Side<'_>, recorder: &Recorder) -> (Vec<(String, u16, String)>, Vec<String>) {
+/// What one side answered: normalized (label, status, body), normalized
+/// events, and the raw responses and events for the schema check.
+struct Run {
+    out: Vec<(String, u16, String)>,
+    events: Vec<String>,
+    raw: Vec<Value>,
+    raw_events: Vec<Value>,
+}
+
+/// Run every case on one side.
+async fn run(name: &str, side: &Side<'_>, recorder: &Recorder) -> Run {
+    let mut raw = Vec::new();
     let mut norm = Normalizer::default();
     let mut vars: HashMap<&str, String> = HashMap::new();
     let mut out = Vec::new();
@@ -209,17 +220,53 @@ async fn run(side: &Side<'_>, recorder: &Recorder) -> (Vec<(String, u16, String)
         if let Some(id) = field(&text, "/conversation/id") {
             vars.insert("conv", id);
         }
+        raw.push(json!({"side": name, "label": c.label, "method": c.method, "path": path, "status": status, "body": text}));
         out.push((c.label.to_owned(), status, norm.text(&text)));
     }
     let mut events = Vec::new();
+    let mut raw_events = Vec::new();
     for e in recorder.events() {
+        raw_events
+            .push(json!({"side": name, "channel": e.channel, "name": e.name, "data": e.raw_data}));
         let channel = match e.channel.strip_prefix("private-chatbot-") {
             Some(id) => format!("private-chatbot-{}", norm.literal(id)),
             None => e.channel.clone(),
         };
         events.push(format!("{channel} {} {}", e.name, norm.text(&e.raw_data)));
     }
-    (out, events)
+    Run {
+        out,
+        events,
+        raw,
+        raw_events,
+    }
+}
+
+/// Every response and event of both sides validates against the contract
+/// (contracts/validate_responses.py; Python with contracts/requirements.txt).
+fn check_schema(runs: &[&Run]) {
+    let capture = json!({
+        "responses": runs.iter().flat_map(|r| r.raw.clone()).collect::<Vec<_>>(),
+        "events": runs.iter().flat_map(|r| r.raw_events.clone()).collect::<Vec<_>>(),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("capture.json");
+    std::fs::write(&file, capture.to_string()).unwrap();
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/contracts/validate_responses.py"
+    );
+    let out = std::process::Command::new("python3")
+        .arg(script)
+        .arg(&file)
+        .output()
+        .expect("python3 runs contracts/validate_responses.py");
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "contract violations:\n{report}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -236,12 +283,16 @@ async fn rust_handlers_answer_exactly_like_the_legacy_next_app() {
     )
     .await;
 
-    let (rust_out, rust_events) = run(&Side::Rust(&rust), &rust.recorder).await;
-    let (next_out, next_events) = run(
+    let rust_run = run("rust", &Side::Rust(&rust), &rust.recorder).await;
+    let next_run = run(
+        "next",
         &Side::Next(&next.base_url, reqwest::Client::new()),
         &next_recorder,
     )
     .await;
+    check_schema(&[&rust_run, &next_run]);
+    let (rust_out, rust_events) = (rust_run.out, rust_run.events);
+    let (next_out, next_events) = (next_run.out, next_run.events);
 
     let mut diffs = Vec::new();
     for (r, n) in rust_out.iter().zip(&next_out) {

@@ -4,7 +4,7 @@
 //!
 //! STAND-IN: `Recorder` is an in-process HTTP server that plays the Pusher
 //! HTTP API (it checks the signature and records events). It is not Soketi;
-//! the real-Soketi checks live with the parity suite.
+//! the real-Soketi checks are in `tests/handlers_soketi.rs`.
 
 #![allow(dead_code)]
 
