@@ -36,8 +36,9 @@ enum Payload {
 struct Case {
     label: &'static str,
     method: &'static str,
-    /// `{cursor}` is replaced by the side's last `nextCursor`, `{sched}` and
-    /// `{conv}` by the side's last created scheduled message / conversation id.
+    /// `{cursor}` (here and in the payload) is replaced by the side's last
+    /// `nextCursor`, `{sched}` / `{conv}` by the last created scheduled message
+    /// / conversation id, `{msg}` by the id of the "send third" message.
     path: &'static str,
     who: Option<Identity>,
     payload: Payload,
@@ -101,6 +102,9 @@ fn cases() -> Vec<Case> {
         case("page bad limit", "GET", "/api/chat/user-threads/th1/messages?limit=500", u("u2"), Empty),
         case("page bad cursor", "GET", "/api/chat/user-threads/th1/messages?cursor=zzz", u("u2"), Empty),
         case("threads with unread", "GET", "/api/chat/user-threads", u("u2"), Empty),
+        case("receipt read", "POST", "/api/chat/user-threads/th1/receipts", u("u2"), Json(r#"{"messageId":"{msg}","type":"read"}"#)),
+        case("receipt read again", "POST", "/api/chat/user-threads/th1/receipts", u("u2"), Json(r#"{"messageId":"{msg}","type":"delivered"}"#)),
+        case("threads after read", "GET", "/api/chat/user-threads", u("u2"), Empty),
         case("receipt bad type", "POST", "/api/chat/user-threads/th1/receipts", u("u2"), Json(r#"{"messageId":"m","type":"seen"}"#)),
         case("receipt unknown message", "POST", "/api/chat/user-threads/th1/receipts", u("u2"), Json(r#"{"messageId":"m","type":"read"}"#)),
         case("typing", "POST", "/api/chat/user-threads/th1/typing", u("u1"), Json(r#"{"isTyping":true}"#)),
@@ -135,15 +139,11 @@ enum Side<'a> {
 }
 
 impl Side<'_> {
-    async fn call(&self, c: &Case, path: &str) -> (u16, String) {
+    async fn call(&self, c: &Case, path: &str, body: String) -> (u16, String) {
         let content_type = match c.payload {
             Payload::None => None,
             Payload::Json(_) => Some("application/json"),
             Payload::Form(_) => Some("application/x-www-form-urlencoded"),
-        };
-        let body = match c.payload {
-            Payload::None => "",
-            Payload::Json(b) | Payload::Form(b) => b,
         };
         match self {
             Side::Rust(app) => {
@@ -207,15 +207,23 @@ async fn run(name: &str, side: &Side<'_>, recorder: &Recorder) -> Run {
     let mut out = Vec::new();
     for c in cases() {
         let mut path = c.path.to_owned();
+        let mut body = match c.payload {
+            Payload::None => String::new(),
+            Payload::Json(b) | Payload::Form(b) => b.to_owned(),
+        };
         for (k, v) in &vars {
             path = path.replace(&format!("{{{k}}}"), v);
+            body = body.replace(&format!("{{{k}}}"), v);
         }
-        let (status, text) = side.call(&c, &path).await;
+        let (status, text) = side.call(&c, &path, body).await;
         if let Some(cur) = field(&text, "/nextCursor") {
             vars.insert("cursor", cur);
         }
         if let Some(id) = field(&text, "/scheduledMessage/id") {
             vars.insert("sched", id);
+        }
+        if let Some(id) = field(&text, "/message/id").filter(|_| c.label == "send third") {
+            vars.insert("msg", id);
         }
         if let Some(id) = field(&text, "/conversation/id") {
             vars.insert("conv", id);
@@ -294,6 +302,26 @@ async fn rust_handlers_answer_exactly_like_the_legacy_next_app() {
     let (rust_out, rust_events) = (rust_run.out, rust_run.events);
     let (next_out, next_events) = (next_run.out, next_run.events);
 
+    // Equal is not enough: the happy paths must really be happy.
+    let expected = [
+        ("send", 201),
+        ("send retry", 200),
+        ("page 2", 200),
+        ("receipt read", 200),
+        ("receipt read again", 200),
+        ("schedule", 201),
+        ("cancel", 200),
+        ("visitor send", 201),
+        ("visitor send retry", 200),
+        ("auth presence", 200),
+        ("auth sign-in json", 200),
+        ("shadow send", 201),
+        ("cache clear admin", 204),
+    ];
+    for (label, status) in expected {
+        let got = rust_out.iter().find(|o| o.0 == label).map(|o| o.1);
+        assert_eq!(got, Some(status), "case {label:?}");
+    }
     let mut diffs = Vec::new();
     for (r, n) in rust_out.iter().zip(&next_out) {
         if r != n {

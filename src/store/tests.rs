@@ -1,3 +1,5 @@
+//! Unit tests of the pure store helpers: JS timestamps and keyset cursors.
+
 use chrono::TimeZone;
 
 use super::cursor::{BadCursor, Cursor, page};

@@ -1,3 +1,5 @@
+//! Unit tests of the shared request rules: paging, body and idempotency-key limits.
+
 use super::*;
 
 fn reason(r: Result<impl std::fmt::Debug, HandlerError>) -> &'static str {

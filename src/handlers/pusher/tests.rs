@@ -1,3 +1,5 @@
+//! Unit tests of Pusher signing (against the protocol docs' examples) and response checks.
+
 use super::*;
 
 fn config() -> PusherConfig {

@@ -1,3 +1,5 @@
+//! Unit tests of the pure realtime parts: TTL cache, input rules, channel kinds, body parsing.
+
 use std::time::{Duration, Instant};
 
 use axum::http::HeaderMap;
