@@ -22,6 +22,8 @@ pub mod fallback;
 pub mod flags;
 /// The verified caller identity handed to both backends.
 pub mod identity;
+/// The rust handlers: axum routers by domain (realtime, user threads, tenant chatbot).
+pub mod handlers;
 /// Sliding-window comparison of rust with next per route, and the guard.
 pub mod judge;
 /// Every metric name and its labels.
@@ -32,6 +34,8 @@ pub mod proxy;
 pub mod reload;
 /// Route table and pure matcher.
 pub mod route;
+/// Database access for the handlers (the legacy app's PostgreSQL schema).
+pub mod store;
 /// Server assembly shared by main and tests.
 pub mod server;
 /// Shadow comparison: what to copy, how to compare, the diff log.

@@ -1,0 +1,56 @@
+//! The new Rust handlers: axum routers by domain serving the same `/api/...`
+//! paths and JSON as the legacy Next.js app (`contracts/legacy-api.yaml`).
+//!
+//! Owns HTTP-level concerns of the migrated routes: identity extraction (the
+//! proxy already verified it and passes `crate::identity::Identity` as a request
+//! extension), request validation, the error → JSON mapping, shadow dry-runs
+//! and Pusher broadcasts. Uses `crate::store` for every query. Never imports
+//! Pingora, flags, caps or shadow comparison.
+
+pub mod error;
+pub mod extract;
+pub mod pusher;
+pub mod realtime;
+pub mod tenant_chatbot;
+pub mod user_threads;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use sqlx::PgPool;
+
+pub use error::HandlerError;
+pub use pusher::{PusherClient, PusherConfig};
+pub use realtime::cache::RealtimeConfigCache;
+pub use user_threads::scheduled::{dispatch_due, dispatch_forever};
+
+/// How long `GET /api/chat/realtime/config` serves a cached `SystemConfig` row.
+pub const REALTIME_CONFIG_TTL: Duration = Duration::from_secs(60);
+
+/// Everything a handler may use.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+    pub pusher: PusherClient,
+    pub realtime_cache: Arc<RealtimeConfigCache>,
+}
+
+impl AppState {
+    pub fn new(pool: PgPool, pusher: PusherClient) -> AppState {
+        AppState {
+            pool,
+            pusher,
+            realtime_cache: Arc::new(RealtimeConfigCache::new(REALTIME_CONFIG_TTL)),
+        }
+    }
+}
+
+/// All migrated routes, at the same paths as the Next app.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(realtime::router())
+        .merge(user_threads::router())
+        .merge(tenant_chatbot::router())
+        .with_state(state)
+}

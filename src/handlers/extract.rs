@@ -1,0 +1,214 @@
+//! Shared request extractors: the verified caller, the side-effect gate
+//! (shadow dry-run), JSON bodies and paging parameters, each rejecting with
+//! the contract's error shape.
+
+#[cfg(test)]
+mod tests;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sqlx::{PgPool, Postgres, Transaction};
+
+use super::pusher::PusherClient;
+use super::{AppState, HandlerError};
+use crate::identity::{AuthScheme, Identity};
+use crate::store::cursor::Cursor;
+
+/// Header the proxy sets on a shadow copy that must have no side effects.
+pub const SHADOW_HEADER: &str = "x-cutover-shadow";
+
+/// The identity the proxy verified; missing → 401.
+#[derive(Debug, Clone)]
+pub struct Caller(pub Identity);
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = HandlerError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Identity>()
+            .cloned()
+            .map(Caller)
+            .ok_or(HandlerError::Unauthorized("missing_identity"))
+    }
+}
+
+impl Caller {
+    /// The user id of a signed-in user (session); other kinds → 403.
+    pub fn session_user(&self) -> Result<&str, HandlerError> {
+        match self.0.scheme {
+            AuthScheme::Session => Ok(&self.0.user_id),
+            _ => Err(HandlerError::Forbidden("wrong_identity_kind")),
+        }
+    }
+
+    /// (tenant id, visitor id) of a chatbot widget visitor; other kinds → 403.
+    pub fn chatbot_visitor(&self) -> Result<(&str, &str), HandlerError> {
+        match (self.0.scheme, self.0.tenant_id.as_deref()) {
+            (AuthScheme::Chatbot, Some(tenant)) => Ok((tenant, &self.0.user_id)),
+            _ => Err(HandlerError::Forbidden("wrong_identity_kind")),
+        }
+    }
+}
+
+/// Gate for every side effect. On a shadow dry-run (`x-cutover-shadow: 1`)
+/// transactions roll back instead of committing and broadcasts are skipped,
+/// so the handler runs its normal code path and answers normally.
+pub struct Effects {
+    dry_run: bool,
+    pool: PgPool,
+    pusher: PusherClient,
+}
+
+impl FromRequestParts<AppState> for Effects {
+    type Rejection = HandlerError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let dry_run = parts
+            .headers
+            .get(SHADOW_HEADER)
+            .is_some_and(|v| v.as_bytes() == b"1");
+        Ok(Effects {
+            dry_run,
+            pool: state.pool.clone(),
+            pusher: state.pusher.clone(),
+        })
+    }
+}
+
+impl Effects {
+    pub fn is_dry_run(&self) -> bool {
+        self.dry_run
+    }
+
+    pub async fn begin(&self) -> Result<Transaction<'static, Postgres>, HandlerError> {
+        Ok(self.pool.begin().await?)
+    }
+
+    /// Commit, or roll back on a dry-run.
+    pub async fn finish(&self, tx: Transaction<'static, Postgres>) -> Result<(), HandlerError> {
+        if self.dry_run {
+            tx.rollback().await?;
+        } else {
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+
+    /// Send one event (skipped on a dry-run). The state change is already
+    /// committed, so a failed broadcast is logged, not returned.
+    pub async fn broadcast<T: Serialize>(&self, channel: &str, event: &str, payload: &T) {
+        if self.dry_run {
+            return;
+        }
+        if let Err(e) = self.pusher.trigger(channel, event, payload).await {
+            tracing::warn!(error = %e, channel, event, "broadcast failed");
+        }
+    }
+}
+
+/// A JSON request body; unparsable or wrongly typed → 400 `invalid_json`.
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = HandlerError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|_| HandlerError::Validation("invalid_json"))?;
+        // Only an object is a request body (serde would also accept an array
+        // positionally for a struct).
+        let value: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|_| HandlerError::Validation("invalid_json"))?;
+        if !value.is_object() {
+            return Err(HandlerError::Validation("invalid_json"));
+        }
+        serde_json::from_value(value)
+            .map(JsonBody)
+            .map_err(|_| HandlerError::Validation("invalid_json"))
+    }
+}
+
+/// `?cursor=&limit=` of a newest-first list.
+#[derive(Debug)]
+pub struct Paging {
+    pub cursor: Option<Cursor>,
+    pub limit: usize,
+}
+
+pub const DEFAULT_LIMIT: usize = 50;
+pub const MAX_LIMIT: usize = 100;
+
+impl<S: Send + Sync> FromRequestParts<S> for Paging {
+    type Rejection = HandlerError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parse_paging(parts.uri.query().unwrap_or(""))
+    }
+}
+
+/// Pure parser behind [`Paging`]; the first occurrence of a key wins (as
+/// `URLSearchParams.get`).
+pub fn parse_paging(query: &str) -> Result<Paging, HandlerError> {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(query).map_err(|_| HandlerError::Validation("invalid_limit"))?;
+    let first = |k: &str| {
+        pairs
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.as_str())
+    };
+    let limit = match first("limit") {
+        None => DEFAULT_LIMIT,
+        Some(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+            match s.parse::<usize>() {
+                Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
+                _ => return Err(HandlerError::Validation("invalid_limit")),
+            }
+        }
+        Some(_) => return Err(HandlerError::Validation("invalid_limit")),
+    };
+    let cursor = match first("cursor") {
+        None => None,
+        Some(c) => Some(Cursor::decode(c).map_err(|_| HandlerError::Validation("invalid_cursor"))?),
+    };
+    Ok(Paging { cursor, limit })
+}
+
+/// Length as JavaScript's `String.prototype.length` counts it (UTF-16 units),
+/// so both backends apply the same limits.
+pub fn js_len(s: &str) -> usize {
+    s.encode_utf16().count()
+}
+
+/// Shared rule for message bodies: required, not blank, ≤ 4000.
+pub fn check_body(body: Option<&str>) -> Result<&str, HandlerError> {
+    match body {
+        None => Err(HandlerError::Validation("body_required")),
+        Some(b)
+            if b.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}')
+                .is_empty() =>
+        {
+            Err(HandlerError::Validation("body_required"))
+        }
+        Some(b) if js_len(b) > 4000 => Err(HandlerError::Validation("body_too_long")),
+        Some(b) => Ok(b),
+    }
+}
+
+/// Shared rule for idempotency keys: required, non-empty, ≤ 100.
+pub fn check_client_message_id(id: Option<&str>) -> Result<&str, HandlerError> {
+    match id {
+        None | Some("") => Err(HandlerError::Validation("client_message_id_required")),
+        Some(i) if js_len(i) > 100 => Err(HandlerError::Validation("client_message_id_too_long")),
+        Some(i) => Ok(i),
+    }
+}

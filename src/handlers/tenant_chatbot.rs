@@ -1,0 +1,171 @@
+//! Tenant chatbot domain under `/api/tenant-chatbot`: a widget visitor
+//! (chatbot-bearer identity: visitor id + tenant) reads the widget config,
+//! starts a conversation, sends and pages its messages.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+
+use super::extract::{
+    Caller, Effects, JsonBody, Paging, check_body, check_client_message_id, js_len,
+};
+use super::{AppState, HandlerError};
+use crate::store::chatbot::{self, ChatbotMessage, Conversation, WidgetConfig};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/tenant-chatbot/config", get(config))
+        .route("/api/tenant-chatbot/conversations", post(start))
+        .route(
+            "/api/tenant-chatbot/conversations/{conversation_id}/messages",
+            get(page).post(send),
+        )
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StartRequest {
+    pub visitor_name: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct ConversationEnvelope {
+    pub conversation: Conversation,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SendRequest {
+    pub body: Option<String>,
+    pub client_message_id: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct MessageEnvelope {
+    pub message: ChatbotMessage,
+}
+
+#[derive(Serialize)]
+pub struct MessagePage {
+    pub messages: Vec<ChatbotMessage>,
+    #[serde(rename = "nextCursor")]
+    pub next_cursor: Option<String>,
+}
+
+/// The contract's `ChatbotMessageEventPayload` (`message.created`).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChatbotMessageEventPayload<'a> {
+    pub tenant_id: &'a str,
+    pub conversation_id: &'a str,
+    pub message: &'a ChatbotMessage,
+}
+
+pub fn chatbot_channel(conversation_id: &str) -> String {
+    format!("private-chatbot-{conversation_id}")
+}
+
+async fn own_conversation(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<Conversation, HandlerError> {
+    let (tenant, visitor) = caller.chatbot_visitor()?;
+    chatbot::owned_conversation(&state.pool, id, tenant, visitor)
+        .await?
+        .ok_or(HandlerError::NotFound("conversation_not_found"))
+}
+
+async fn config(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<WidgetConfig>, HandlerError> {
+    let (tenant, _) = caller.chatbot_visitor()?;
+    chatbot::widget_config(&state.pool, tenant)
+        .await?
+        .map(Json)
+        .ok_or(HandlerError::NotFound("tenant_not_found"))
+}
+
+async fn start(
+    State(state): State<AppState>,
+    caller: Caller,
+    effects: Effects,
+    body: Result<JsonBody<StartRequest>, HandlerError>,
+) -> Result<(StatusCode, Json<ConversationEnvelope>), HandlerError> {
+    let (tenant, visitor) = caller.chatbot_visitor()?;
+    let JsonBody(req) = body?;
+    if req.visitor_name.as_deref().is_some_and(|n| js_len(n) > 100) {
+        return Err(HandlerError::Validation("visitor_name_too_long"));
+    }
+    let enabled = chatbot::widget_config(&state.pool, tenant)
+        .await?
+        .is_some_and(|c| c.enabled);
+    if !enabled {
+        return Err(HandlerError::Forbidden("chatbot_disabled"));
+    }
+    let mut tx = effects.begin().await?;
+    let conversation =
+        chatbot::start_conversation(&mut tx, tenant, visitor, req.visitor_name.as_deref()).await?;
+    effects.finish(tx).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ConversationEnvelope { conversation }),
+    ))
+}
+
+async fn page(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(conversation_id): Path<String>,
+    paging: Result<Paging, HandlerError>,
+) -> Result<Json<MessagePage>, HandlerError> {
+    let conversation = own_conversation(&state, &caller, &conversation_id).await?;
+    let paging = paging?;
+    let (messages, next_cursor) = chatbot::page_messages(
+        &state.pool,
+        &conversation.id,
+        paging.cursor.as_ref(),
+        paging.limit,
+    )
+    .await?;
+    Ok(Json(MessagePage {
+        messages,
+        next_cursor,
+    }))
+}
+
+async fn send(
+    State(state): State<AppState>,
+    caller: Caller,
+    effects: Effects,
+    Path(conversation_id): Path<String>,
+    body: Result<JsonBody<SendRequest>, HandlerError>,
+) -> Result<(StatusCode, Json<MessageEnvelope>), HandlerError> {
+    let conversation = own_conversation(&state, &caller, &conversation_id).await?;
+    let JsonBody(req) = body?;
+    let text = check_body(req.body.as_deref())?;
+    let key = check_client_message_id(req.client_message_id.as_deref())?;
+    let mut tx = effects.begin().await?;
+    let (message, created) =
+        chatbot::send_visitor_message(&mut tx, &conversation.id, text, key).await?;
+    effects.finish(tx).await?;
+    if !created {
+        return Ok((StatusCode::OK, Json(MessageEnvelope { message })));
+    }
+    let event = ChatbotMessageEventPayload {
+        tenant_id: &conversation.tenant_id,
+        conversation_id: &conversation.id,
+        message: &message,
+    };
+    effects
+        .broadcast(
+            &chatbot_channel(&conversation.id),
+            "message.created",
+            &event,
+        )
+        .await;
+    Ok((StatusCode::CREATED, Json(MessageEnvelope { message })))
+}

@@ -1,0 +1,150 @@
+//! User threads domain under `/api/chat/user-threads`: thread list, message
+//! paging and idempotent sends here; receipts and typing in `signals`;
+//! scheduled messages and their dispatcher in `scheduled`.
+
+pub mod scheduled;
+pub mod signals;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+
+use super::extract::{Caller, Effects, JsonBody, Paging, check_body, check_client_message_id};
+use super::{AppState, HandlerError};
+use crate::store::threads::{self, Message, ThreadRef, ThreadSummary};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/chat/user-threads", get(list))
+        .route(
+            "/api/chat/user-threads/{thread_id}/messages",
+            get(page).post(send),
+        )
+        .route(
+            "/api/chat/user-threads/{thread_id}/receipts",
+            post(signals::receipt),
+        )
+        .route(
+            "/api/chat/user-threads/{thread_id}/typing",
+            post(signals::typing),
+        )
+        .route(
+            "/api/chat/user-threads/{thread_id}/scheduled",
+            get(scheduled::list).post(scheduled::create),
+        )
+        .route(
+            "/api/chat/user-threads/{thread_id}/scheduled/{scheduled_id}",
+            delete(scheduled::cancel),
+        )
+}
+
+#[derive(Serialize)]
+pub struct ThreadList {
+    pub threads: Vec<ThreadSummary>,
+}
+
+#[derive(Serialize)]
+pub struct MessagePage {
+    pub messages: Vec<Message>,
+    #[serde(rename = "nextCursor")]
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SendMessage {
+    pub body: Option<String>,
+    pub client_message_id: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct MessageEnvelope {
+    pub message: Message,
+}
+
+/// The contract's `TenantThreadEventPayload` (`message.created`).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantThreadEventPayload<'a> {
+    pub tenant_id: &'a str,
+    pub thread_id: &'a str,
+    pub message: &'a Message,
+}
+
+pub fn thread_channel(thread_id: &str) -> String {
+    format!("private-thread-{thread_id}")
+}
+
+/// The thread if the session caller participates in it, else 404.
+pub async fn member_thread(
+    state: &AppState,
+    caller: &Caller,
+    thread_id: &str,
+) -> Result<ThreadRef, HandlerError> {
+    let user = caller.session_user()?;
+    threads::participant_thread(&state.pool, thread_id, user)
+        .await?
+        .ok_or(HandlerError::NotFound("thread_not_found"))
+}
+
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<ThreadList>, HandlerError> {
+    let user = caller.session_user()?;
+    Ok(Json(ThreadList {
+        threads: threads::list_threads(&state.pool, user).await?,
+    }))
+}
+
+async fn page(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(thread_id): Path<String>,
+    paging: Result<Paging, HandlerError>,
+) -> Result<Json<MessagePage>, HandlerError> {
+    let thread = member_thread(&state, &caller, &thread_id).await?;
+    let paging = paging?;
+    let (messages, next_cursor) = threads::page_messages(
+        &state.pool,
+        &thread.id,
+        paging.cursor.as_ref(),
+        paging.limit,
+    )
+    .await?;
+    Ok(Json(MessagePage {
+        messages,
+        next_cursor,
+    }))
+}
+
+async fn send(
+    State(state): State<AppState>,
+    caller: Caller,
+    effects: Effects,
+    Path(thread_id): Path<String>,
+    body: Result<JsonBody<SendMessage>, HandlerError>,
+) -> Result<(StatusCode, Json<MessageEnvelope>), HandlerError> {
+    let thread = member_thread(&state, &caller, &thread_id).await?;
+    let JsonBody(req) = body?;
+    let text = check_body(req.body.as_deref())?;
+    let key = check_client_message_id(req.client_message_id.as_deref())?;
+    let user = caller.session_user()?;
+    let mut tx = effects.begin().await?;
+    let (message, created) = threads::send_message(&mut tx, &thread.id, user, text, key).await?;
+    effects.finish(tx).await?;
+    if !created {
+        return Ok((StatusCode::OK, Json(MessageEnvelope { message })));
+    }
+    let event = TenantThreadEventPayload {
+        tenant_id: &thread.tenant_id,
+        thread_id: &thread.id,
+        message: &message,
+    };
+    effects
+        .broadcast(&thread_channel(&thread.id), "message.created", &event)
+        .await;
+    Ok((StatusCode::CREATED, Json(MessageEnvelope { message })))
+}

@@ -1,0 +1,147 @@
+//! Scheduled messages of a thread (create, list, cancel) and the dispatcher
+//! that sends each due one exactly once, even with several processes running.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+
+use super::{TenantThreadEventPayload, member_thread, thread_channel};
+use crate::handlers::extract::{Caller, Effects, JsonBody, check_body};
+use crate::handlers::pusher::PusherClient;
+use crate::handlers::{AppState, HandlerError};
+use crate::store::StoreError;
+use crate::store::scheduled::{self, Scheduled};
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScheduleRequest {
+    pub body: Option<String>,
+    pub send_at: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScheduledEnvelope {
+    pub scheduled_message: Scheduled,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScheduledList {
+    pub scheduled_messages: Vec<Scheduled>,
+}
+
+/// RFC 3339, truncated to milliseconds (what JavaScript's Date keeps).
+pub fn parse_send_at(s: Option<&str>) -> Result<DateTime<Utc>, HandlerError> {
+    let bad = || HandlerError::Validation("invalid_send_at");
+    let t = DateTime::parse_from_rfc3339(s.ok_or_else(bad)?).map_err(|_| bad())?;
+    t.with_timezone(&Utc)
+        .duration_trunc(TimeDelta::milliseconds(1))
+        .map_err(|_| bad())
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    effects: Effects,
+    Path(thread_id): Path<String>,
+    body: Result<JsonBody<ScheduleRequest>, HandlerError>,
+) -> Result<(StatusCode, Json<ScheduledEnvelope>), HandlerError> {
+    let thread = member_thread(&state, &caller, &thread_id).await?;
+    let JsonBody(req) = body?;
+    let text = check_body(req.body.as_deref())?;
+    let send_at = parse_send_at(req.send_at.as_deref())?;
+    let user = caller.session_user()?;
+    let mut tx = effects.begin().await?;
+    let scheduled_message = scheduled::create(&mut tx, &thread.id, user, text, send_at).await?;
+    effects.finish(tx).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ScheduledEnvelope { scheduled_message }),
+    ))
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(thread_id): Path<String>,
+) -> Result<Json<ScheduledList>, HandlerError> {
+    let thread = member_thread(&state, &caller, &thread_id).await?;
+    let user = caller.session_user()?;
+    let scheduled_messages = scheduled::list_pending(&state.pool, &thread.id, user).await?;
+    Ok(Json(ScheduledList { scheduled_messages }))
+}
+
+pub async fn cancel(
+    State(state): State<AppState>,
+    caller: Caller,
+    effects: Effects,
+    Path((thread_id, scheduled_id)): Path<(String, String)>,
+) -> Result<Json<ScheduledEnvelope>, HandlerError> {
+    let thread = member_thread(&state, &caller, &thread_id).await?;
+    let user = caller.session_user()?;
+    let mut tx = effects.begin().await?;
+    let scheduled_message = scheduled::cancel(&mut tx, &thread.id, &scheduled_id, user).await?;
+    effects.finish(tx).await?;
+    Ok(Json(ScheduledEnvelope { scheduled_message }))
+}
+
+/// Run [`dispatch_due`] every `every` until the task is dropped; failures are
+/// logged and retried on the next tick. For `cutover serve` / `cutover handlers`.
+pub async fn dispatch_forever(pool: PgPool, pusher: PusherClient, every: std::time::Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match dispatch_due(&pool, &pusher, Utc::now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(sent = n, "scheduled messages dispatched"),
+            Err(e) => tracing::warn!(error = %e, "scheduled dispatch failed"),
+        }
+    }
+}
+
+/// Rows claimed per transaction.
+const DISPATCH_BATCH: i64 = 100;
+
+/// Send every scheduled message due at `now` (status `pending`, `sendAt <=
+/// now`) as a normal message with its `message.created` event; returns how
+/// many were sent. Safe to run from several processes at once: rows are
+/// claimed with `FOR UPDATE SKIP LOCKED` and marked sent in the same
+/// transaction, so each is sent exactly once. Events go out after commit.
+pub async fn dispatch_due(
+    pool: &PgPool,
+    pusher: &PusherClient,
+    now: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    let mut total = 0;
+    loop {
+        let mut tx = pool.begin().await?;
+        let sent = scheduled::send_due_batch(&mut tx, now, DISPATCH_BATCH).await?;
+        tx.commit().await?;
+        if sent.is_empty() {
+            return Ok(total);
+        }
+        total += sent.len();
+        for d in sent.iter().filter(|d| d.created) {
+            let event = TenantThreadEventPayload {
+                tenant_id: &d.tenant_id,
+                thread_id: &d.message.thread_id,
+                message: &d.message,
+            };
+            if let Err(e) = pusher
+                .trigger(
+                    &thread_channel(&d.message.thread_id),
+                    "message.created",
+                    &event,
+                )
+                .await
+            {
+                tracing::warn!(error = %e, "scheduled message broadcast failed");
+            }
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! Who is who: users, memberships and the `SystemConfig` table. Read-only
+//! lookups the realtime authorization rules and the admin check need.
+
+use sqlx::PgPool;
+
+use super::StoreError;
+
+/// The parts of a `User` the handlers need.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UserProfile {
+    pub id: String,
+    pub name: Option<String>,
+    pub role: String,
+}
+
+impl UserProfile {
+    pub fn is_admin(&self) -> bool {
+        self.role == "ADMIN"
+    }
+}
+
+pub async fn user(pool: &PgPool, id: &str) -> Result<Option<UserProfile>, StoreError> {
+    Ok(sqlx::query_as::<_, UserProfile>(
+        r#"SELECT "id", "name", "role" FROM "User" WHERE "id" = $1"#,
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?)
+}
+
+pub async fn is_member(pool: &PgPool, user_id: &str, tenant_id: &str) -> Result<bool, StoreError> {
+    let row: Option<(i32,)> =
+        sqlx::query_as(r#"SELECT 1 FROM "Membership" WHERE "userId" = $1 AND "tenantId" = $2"#)
+            .bind(user_id)
+            .bind(tenant_id)
+            .fetch_optional(pool)
+            .await?;
+    Ok(row.is_some())
+}
+
+pub async fn is_participant(
+    pool: &PgPool,
+    user_id: &str,
+    thread_id: &str,
+) -> Result<bool, StoreError> {
+    let row: Option<(i32,)> = sqlx::query_as(
+        r#"SELECT 1 FROM "ThreadParticipant" WHERE "userId" = $1 AND "threadId" = $2"#,
+    )
+    .bind(user_id)
+    .bind(thread_id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.is_some())
+}
+
+/// The JSON value of a `SystemConfig` key.
+pub async fn system_config(
+    pool: &PgPool,
+    key: &str,
+) -> Result<Option<serde_json::Value>, StoreError> {
+    let row: Option<(serde_json::Value,)> =
+        sqlx::query_as(r#"SELECT "value" FROM "SystemConfig" WHERE "key" = $1"#)
+            .bind(key)
+            .fetch_optional(pool)
+            .await?;
+    Ok(row.map(|(v,)| v))
+}

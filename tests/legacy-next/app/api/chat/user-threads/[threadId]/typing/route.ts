@@ -1,0 +1,19 @@
+import { handle, invalid } from '@/lib/errors';
+import { isDryRun, sessionUser } from '@/lib/identity';
+import { broadcast, threadChannel } from '@/lib/pusher';
+import { memberThread } from '@/lib/rows';
+import { optBool, readJson } from '@/lib/validate';
+
+export const dynamic = 'force-dynamic';
+
+type Ctx = { params: Promise<{ threadId: string }> };
+
+export const POST = handle(async (req: Request, { params }: Ctx) => {
+  const userId = await sessionUser(req);
+  const thread = await memberThread((await params).threadId, userId);
+  const body = await readJson(req);
+  const isTyping = optBool(body, 'isTyping');
+  if (isTyping === undefined) throw invalid('invalid_is_typing');
+  await broadcast(isDryRun(req), threadChannel(thread.id), 'typing', { threadId: thread.id, userId, isTyping });
+  return new Response(null, { status: 204 });
+});

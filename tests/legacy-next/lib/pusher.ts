@@ -1,0 +1,37 @@
+// The pusher SDK client (Soketi HTTP API) and the signing helpers. Broadcast
+// failures are logged, not returned: the state change is already committed.
+import Pusher from 'pusher';
+
+const globalForPusher = globalThis as unknown as { legacyPusher?: Pusher };
+
+export const pusher: Pusher =
+  globalForPusher.legacyPusher ??
+  (globalForPusher.legacyPusher = new Pusher({
+    appId: process.env.PUSHER_APP_ID ?? 'app-1',
+    key: process.env.PUSHER_KEY ?? 'app-key',
+    secret: process.env.PUSHER_SECRET ?? 'app-secret',
+    host: process.env.PUSHER_HOST ?? '127.0.0.1',
+    port: process.env.PUSHER_PORT ?? '6001',
+    useTLS: false,
+  }));
+
+/** Trigger one event unless this is a dry run; Soketi reports auth failures with 200 + {"code":401}. */
+export async function broadcast(dryRun: boolean, channel: string, event: string, payload: unknown): Promise<void> {
+  if (dryRun) return;
+  try {
+    const res = await pusher.trigger(channel, event, payload);
+    const text = await res.text();
+    let code: unknown;
+    try {
+      code = (JSON.parse(text) as { code?: unknown }).code;
+    } catch {
+      code = undefined;
+    }
+    if (typeof code === 'number' && code >= 400) console.warn('broadcast rejected', { channel, event, code });
+  } catch (e) {
+    console.warn('broadcast failed', { channel, event, error: String(e) });
+  }
+}
+
+export const threadChannel = (threadId: string) => `private-thread-${threadId}`;
+export const chatbotChannel = (conversationId: string) => `private-chatbot-${conversationId}`;
