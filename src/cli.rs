@@ -54,6 +54,8 @@ pub enum Command {
         #[arg(long, default_value = "user")]
         sticky_by: String,
     },
+    /// Apply the database migrations (DATABASE_URL) the handlers and the Next app share.
+    Migrate,
     /// Serve only the rust handlers (for a separate deployment).
     Handlers {
         #[arg(long, default_value = "127.0.0.1:8081")]

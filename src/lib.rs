@@ -6,6 +6,8 @@
 
 /// Admin listener: metrics, health, readiness, effective config.
 pub mod admin;
+/// The rust handlers assembled from the environment, on their own runtime.
+pub mod app;
 /// Edge authentication: session cookies, bearer JWTs, service tokens.
 pub mod auth;
 /// The backends: upstream peers and the embedded rust adapter.
@@ -20,10 +22,10 @@ pub mod config;
 pub mod fallback;
 /// Flag types and the pure sticky decision.
 pub mod flags;
-/// The verified caller identity handed to both backends.
-pub mod identity;
 /// The rust handlers: axum routers by domain (realtime, user threads, tenant chatbot).
 pub mod handlers;
+/// The verified caller identity handed to both backends.
+pub mod identity;
 /// Sliding-window comparison of rust with next per route, and the guard.
 pub mod judge;
 /// Every metric name and its labels.
@@ -34,9 +36,9 @@ pub mod proxy;
 pub mod reload;
 /// Route table and pure matcher.
 pub mod route;
-/// Database access for the handlers (the legacy app's PostgreSQL schema).
-pub mod store;
 /// Server assembly shared by main and tests.
 pub mod server;
 /// Shadow comparison: what to copy, how to compare, the diff log.
 pub mod shadow;
+/// Database access for the handlers (the legacy app's PostgreSQL schema).
+pub mod store;

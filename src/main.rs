@@ -21,6 +21,7 @@ fn main() -> ExitCode {
         } => cli::flip(&cli.config, &route, &backend, percent, &sticky_by),
         Command::Serve { upgrade } => serve(&cli.config, upgrade),
         Command::Handlers { listen } => handlers(&listen),
+        Command::Migrate => migrate(),
     }
 }
 
@@ -32,24 +33,47 @@ fn serve(path: &std::path::Path, upgrade: bool) -> ExitCode {
             return ExitCode::from(EX_USAGE);
         }
     };
-    let built =
-        match cutover::server::build(config, path, cutover::server::embedded_router(), upgrade) {
-            Ok(b) => b,
-            Err(e) => {
-                eprintln!("error: cannot bind: {e}");
-                return ExitCode::from(1);
-            }
-        };
+    let threads = config.process.threads;
+    let (runtime, router) = match handlers_runtime(threads) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EX_USAGE);
+        }
+    };
+    let rust = cutover::app::Embedded {
+        router,
+        runtime: runtime.handle().clone(),
+    };
+    let built = match cutover::server::build(config, path, rust, upgrade) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("error: cannot bind: {e}");
+            return ExitCode::from(1);
+        }
+    };
     // Tests and scripts read this line to find the ports.
     println!(
         "cutover listening proxy={} admin={}",
         built.proxy_addr, built.admin_addr
     );
     built.server.run(pingora::server::RunArgs::default());
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     ExitCode::SUCCESS
 }
 
-fn handlers(listen: &str) -> ExitCode {
+fn handlers_runtime(threads: usize) -> Result<(tokio::runtime::Runtime, axum::Router), String> {
+    let env = cutover::app::HandlersEnv::from_env()?;
+    let runtime = cutover::app::runtime(threads).map_err(|e| e.to_string())?;
+    let router = cutover::app::build(env, &runtime, true)?;
+    Ok((runtime, router))
+}
+
+fn migrate() -> ExitCode {
+    let Ok(url) = std::env::var("DATABASE_URL") else {
+        eprintln!("error: DATABASE_URL is not set");
+        return ExitCode::from(EX_USAGE);
+    };
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -57,6 +81,54 @@ fn handlers(listen: &str) -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    rt.block_on(async {
+        let pool = match sqlx::PgPool::connect(&url).await {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("error: cannot connect to DATABASE_URL: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        match cutover::store::migrate(&pool).await {
+            Ok(()) => {
+                println!("migrations applied");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(1)
+            }
+        }
+    })
+}
+
+/// `cutover handlers`: the rust handlers on their own, behind a remote
+/// cutover. Only requests whose `x-cutover-identity-sig` verifies with
+/// CUTOVER_IDENTITY_KEY carry an identity.
+fn handlers(listen: &str) -> ExitCode {
+    let key = match std::env::var("CUTOVER_IDENTITY_KEY")
+        .map_err(|_| "CUTOVER_IDENTITY_KEY is not set".to_string())
+        .and_then(|k| {
+            cutover::identity::IdentityKey::new(k.into_bytes()).map_err(|e| e.to_string())
+        }) {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EX_USAGE);
+        }
+    };
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let (rt, router) = match handlers_runtime(threads) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EX_USAGE);
+        }
+    };
+    let router = router.layer(axum::middleware::from_fn_with_state(
+        key,
+        cutover::identity::optional_identity,
+    ));
     rt.block_on(async {
         let listener = match tokio::net::TcpListener::bind(listen).await {
             Ok(l) => l,
@@ -71,7 +143,7 @@ fn handlers(listen: &str) -> ExitCode {
                 .local_addr()
                 .map_or_else(|_| listen.to_string(), |a| a.to_string())
         );
-        match axum::serve(listener, cutover::server::embedded_router()).await {
+        match axum::serve(listener, router).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {e}");

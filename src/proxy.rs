@@ -31,8 +31,8 @@ use crate::route::RouteKind;
 pub struct Cutover {
     pub live: Arc<Live>,
     pub metrics: Arc<Metrics>,
-    /// The rust handlers, when embedded.
-    pub router: axum::Router,
+    /// The rust handlers, when embedded, and the runtime they run on.
+    pub rust: crate::app::Embedded,
 }
 
 /// Per-request state.
@@ -185,7 +185,7 @@ impl ProxyHttp for Cutover {
                 }
                 let extra = response_headers(&snap, route.id.as_str(), Side::Rust);
                 let status =
-                    backend::embedded::serve(session, &self.router, &target, ext, &extra).await?;
+                    backend::embedded::serve(session, &self.rust, &target, ext, &extra).await?;
                 ctx.local_status = Some(status);
                 return Ok(true);
             }

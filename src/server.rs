@@ -13,6 +13,7 @@ use pingora::server::{ListenFds, Server, ShutdownWatch};
 use pingora::services::{ServiceReadyNotifier, ServiceWithDependents};
 
 use crate::admin::Admin;
+use crate::app::Embedded;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::proxy::Cutover;
@@ -32,7 +33,7 @@ pub struct Built {
 pub fn build(
     config: Config,
     routes_path: &Path,
-    router: axum::Router,
+    rust: Embedded,
     upgrade: bool,
 ) -> std::io::Result<Built> {
     let p = config.process.clone();
@@ -62,7 +63,7 @@ pub fn build(
     let cutover = Cutover {
         live: live.clone(),
         metrics: metrics.clone(),
-        router,
+        rust,
     };
     let mut proxy = pingora::proxy::http_proxy_service_with_name(
         &server.configuration,
@@ -153,9 +154,4 @@ impl<S: ServiceWithDependents> ServiceWithDependents for PreBound<S> {
     fn threads(&self) -> Option<usize> {
         self.inner.threads()
     }
-}
-
-/// The rust handlers served in-process (and by `cutover handlers`).
-pub fn embedded_router() -> axum::Router {
-    axum::Router::new()
 }

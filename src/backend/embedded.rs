@@ -29,7 +29,7 @@ const HOP_BY_HOP: [&str; 7] = [
 /// URI and `extensions` attached) and write its response. Returns the status.
 pub async fn serve(
     session: &mut Session,
-    router: &axum::Router,
+    rust: &crate::app::Embedded,
     path_and_query: &str,
     extensions: http::Extensions,
     extra_headers: &[(&'static str, &str)],
@@ -55,8 +55,10 @@ pub async fn serve(
     })?;
     *request.extensions_mut() = extensions;
 
-    let svc = router.clone();
-    let mut handler = tokio::spawn(async move { svc.oneshot(request).await });
+    let svc = rust.router.clone();
+    let mut handler = rust
+        .runtime
+        .spawn(async move { svc.oneshot(request).await });
     let mut feed = Some(tx);
     if session.as_downstream_mut().is_body_done() {
         feed = None;

@@ -6,7 +6,10 @@ use std::process::Command;
 /// Stand-in secrets: the shipped config names them by env var.
 const ENV: [(&str, &str); 3] = [
     ("NEXTAUTH_SECRET", "check-nextauth-secret"),
-    ("CUTOVER_IDENTITY_KEY", "check-identity-key-0123456789abcdef0123"),
+    (
+        "CUTOVER_IDENTITY_KEY",
+        "check-identity-key-0123456789abcdef0123",
+    ),
     ("CHATBOT_JWT_SECRET", "check-chatbot-secret"),
 ];
 

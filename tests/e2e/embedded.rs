@@ -80,7 +80,11 @@ rust_path = "/chat/ticks"
     cfg.write_flag("count", "backend = \"rust\"\n");
     cfg.write_flag("ticks", "backend = \"rust\"\n");
     let config = cutover::config::Config::load(&cfg.routes_path()).unwrap();
-    let built = cutover::server::build(config, &cfg.routes_path(), test_router(), false).unwrap();
+    let rust = cutover::app::Embedded {
+        router: test_router(),
+        runtime: tokio::runtime::Handle::current(),
+    };
+    let built = cutover::server::build(config, &cfg.routes_path(), rust, false).unwrap();
     let proxy = built.proxy_addr;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel();
     let server = built.server;
