@@ -12,11 +12,15 @@ use serde_json::{Value, json};
 
 use crate::config::RustBackend;
 use crate::metrics::Metrics;
+use crate::proxy::caps::CapState;
 use crate::reload::{Live, Snapshot};
 
 pub struct Admin {
     pub live: Arc<Live>,
     pub metrics: Arc<Metrics>,
+    pub caps: Arc<CapState>,
+    /// Store fallbacks already exported as a counter.
+    pub cap_fallbacks_seen: std::sync::atomic::AtomicU64,
 }
 
 #[async_trait]

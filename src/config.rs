@@ -61,6 +61,8 @@ pub struct Config {
     pub flags: BTreeMap<RouteId, Flag>,
     /// Validates credentials; rebuilt (with an empty cache) on every reload.
     pub authenticator: std::sync::Arc<crate::auth::Authenticator>,
+    /// Cap store settings; the cap state itself outlives reloads.
+    pub caps: crate::cap::CapsConfig,
     /// Content hash of every file read, for change detection.
     pub content_hash: [u8; 32],
 }

@@ -6,6 +6,8 @@
 //! in `upstream_request_filter`; errors become JSON in `respond`; metrics and
 //! the access log are written once, in `logging`.
 
+pub mod caps;
+pub mod capture;
 mod headers;
 pub mod respond;
 
@@ -33,6 +35,8 @@ pub struct Cutover {
     pub metrics: Arc<Metrics>,
     /// The rust handlers, when embedded, and the runtime they run on.
     pub rust: crate::app::Embedded,
+    /// Retry-storm cap state (outlives reloads).
+    pub caps: Arc<caps::CapState>,
 }
 
 /// Per-request state.
@@ -53,6 +57,8 @@ pub struct Ctx {
     identity: Option<Identity>,
     /// Path and query for next when cutover rewrote it (`?token=` removed).
     next_path: Option<String>,
+    /// Cap permit, collapse leadership, captured answer.
+    cap: caps::CapCtx,
 }
 
 impl Ctx {
@@ -79,6 +85,7 @@ impl ProxyHttp for Cutover {
             upstream_error: None,
             identity: None,
             next_path: None,
+            cap: caps::CapCtx::default(),
         }
     }
 
@@ -172,23 +179,55 @@ impl ProxyHttp for Cutover {
             ctx.rust_path = m
                 .rust_path_and_query(query.as_deref())
                 .or_else(|| ctx.next_path.clone());
-            if matches!(cfg.rust, RustBackend::Embedded) {
-                let target = ctx.rust_path.clone().unwrap_or_else(|| {
+        }
+        let embedded_target = (ctx.side == Side::Rust && matches!(cfg.rust, RustBackend::Embedded))
+            .then(|| {
+                ctx.rust_path.clone().unwrap_or_else(|| {
                     head.uri
                         .path_and_query()
                         .map_or("/", |p| p.as_str())
                         .to_string()
+                })
+            });
+        let extra = response_headers(&snap, route.id.as_str(), ctx.side);
+
+        if let Some(policy) = &route.cap {
+            let client_ip = session
+                .client_addr()
+                .and_then(|a| a.as_inet())
+                .map_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), |a| {
+                    a.ip()
                 });
-                let mut ext = http::Extensions::new();
-                if let Some(id) = &ctx.identity {
-                    ext.insert(id.clone());
-                }
-                let extra = response_headers(&snap, route.id.as_str(), Side::Rust);
-                let status =
-                    backend::embedded::serve(session, &self.rust, &target, ext, &extra).await?;
+            let input = caps::Inputs {
+                route: route.id.as_str(),
+                policy,
+                identity: ctx.identity.as_ref(),
+                client_ip,
+                extra_headers: &extra,
+            };
+            if let caps::Admission::Answered(status) =
+                caps::admit(&self.caps, &self.metrics, session, &mut ctx.cap, input).await?
+            {
                 ctx.local_status = Some(status);
                 return Ok(true);
             }
+        }
+
+        if let Some(target) = embedded_target {
+            let mut extensions = http::Extensions::new();
+            if let Some(id) = &ctx.identity {
+                extensions.insert(id.clone());
+            }
+            let call = backend::embedded::Call {
+                path_and_query: &target,
+                extensions,
+                extra_headers: &extra,
+                prefetched: ctx.cap.body.take(),
+                capture: ctx.cap.capture.as_mut(),
+            };
+            let status = backend::embedded::serve(session, &self.rust, call).await?;
+            ctx.local_status = Some(status);
+            return Ok(true);
         }
         Ok(false)
     }
@@ -248,6 +287,24 @@ impl ProxyHttp for Cutover {
             resp.insert_header("x-cutover-backend", ctx.side.as_str())?;
         }
         Ok(())
+    }
+
+    fn response_body_filter(
+        &self,
+        _session: &mut Session,
+        body: &mut Option<bytes::Bytes>,
+        end_of_stream: bool,
+        ctx: &mut Ctx,
+    ) -> Result<Option<std::time::Duration>> {
+        if let Some(c) = ctx.cap.capture.as_mut() {
+            if let Some(b) = body {
+                c.body(b);
+            }
+            if end_of_stream {
+                c.finish();
+            }
+        }
+        Ok(None)
     }
 
     async fn fail_to_proxy(&self, session: &mut Session, e: &Error, ctx: &mut Ctx) -> FailToProxy {

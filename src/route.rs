@@ -220,6 +220,8 @@ pub struct Route {
     pub kind: RouteKind,
     /// Who may call it, with which credentials.
     pub auth: crate::auth::RouteAuth,
+    /// Retry-storm caps, if any.
+    pub cap: Option<crate::cap::CapPolicy>,
 }
 
 impl Route {

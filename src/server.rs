@@ -17,6 +17,7 @@ use crate::app::Embedded;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::proxy::Cutover;
+use crate::proxy::caps::CapState;
 use crate::reload::{Live, Reloader};
 
 /// What `build` returns besides the server: the addresses actually bound.
@@ -60,10 +61,14 @@ pub fn build(
     let (proxy_bind, proxy_addr, proxy_fd) = bind_if_ephemeral(&p.listen)?;
     let (admin_bind, admin_addr, admin_fd) = bind_if_ephemeral(&p.admin_listen)?;
 
+    let caps = Arc::new(CapState::new(crate::cap::Caps::new(
+        live.load().config.caps.clone(),
+    )));
     let cutover = Cutover {
         live: live.clone(),
         metrics: metrics.clone(),
         rust,
+        caps: caps.clone(),
     };
     let mut proxy = pingora::proxy::http_proxy_service_with_name(
         &server.configuration,
@@ -76,6 +81,8 @@ pub fn build(
         Admin {
             live: live.clone(),
             metrics: metrics.clone(),
+            caps,
+            cap_fallbacks_seen: Default::default(),
         },
     );
     admin.add_tcp(&admin_bind);

@@ -11,6 +11,8 @@ use pingora::http::ResponseHeader;
 use pingora::proxy::Session;
 use tower::ServiceExt;
 
+use crate::proxy::capture::Capture;
+
 /// Request body chunks in flight between the session and the handler.
 const BODY_CHANNEL_DEPTH: usize = 8;
 
@@ -25,15 +27,34 @@ const HOP_BY_HOP: [&str; 7] = [
     "upgrade",
 ];
 
-/// Run `router` on the request in `session` (with `path_and_query` as its
-/// URI and `extensions` attached) and write its response. Returns the status.
+/// One request for the embedded handlers.
+pub struct Call<'a> {
+    /// URI for the handler (the rust-side path and query).
+    pub path_and_query: &'a str,
+    /// Typed request extensions (the verified identity).
+    pub extensions: http::Extensions,
+    /// Response headers added by the proxy.
+    pub extra_headers: &'a [(&'static str, &'a str)],
+    /// The request body when cutover already read it (caps read auth forms).
+    pub prefetched: Option<Bytes>,
+    /// Where to keep a copy of the response, if wanted.
+    pub capture: Option<&'a mut Capture>,
+}
+
+/// Run the embedded router on the request in `session` and write its
+/// response. Returns the status.
 pub async fn serve(
     session: &mut Session,
     rust: &crate::app::Embedded,
-    path_and_query: &str,
-    extensions: http::Extensions,
-    extra_headers: &[(&'static str, &str)],
+    call: Call<'_>,
 ) -> pingora::Result<u16> {
+    let Call {
+        path_and_query,
+        extensions,
+        extra_headers,
+        prefetched,
+        mut capture,
+    } = call;
     let head = session.req_header();
     let mut builder = http::Request::builder()
         .method(head.method.clone())
@@ -60,7 +81,11 @@ pub async fn serve(
         .runtime
         .spawn(async move { svc.oneshot(request).await });
     let mut feed = Some(tx);
-    if session.as_downstream_mut().is_body_done() {
+    if let Some(body) = prefetched {
+        // Already read whole: hand it over and close the body.
+        let _ = feed.as_ref().map(|tx| tx.try_send(Ok(body)));
+        feed = None;
+    } else if session.as_downstream_mut().is_body_done() {
         feed = None;
     }
 
@@ -107,8 +132,14 @@ pub async fn serve(
         }
     }
     let eos = no_body || http_body::Body::is_end_stream(&body);
+    if let Some(c) = capture.as_deref_mut() {
+        c.head(status, &parts.headers);
+    }
     session.write_response_header(Box::new(header), eos).await?;
     if eos {
+        if let Some(c) = capture {
+            c.finish();
+        }
         return Ok(status);
     }
 
@@ -120,6 +151,9 @@ pub async fn serve(
                     if let Ok(data) = frame.into_data()
                         && !data.is_empty()
                     {
+                        if let Some(c) = capture.as_deref_mut() {
+                            c.body(&data);
+                        }
                         session.write_response_body(Some(data), false).await?;
                     }
                 }
@@ -138,6 +172,9 @@ pub async fn serve(
         }
     }
     session.write_response_body(None, true).await?;
+    if let Some(c) = capture {
+        c.finish();
+    }
     Ok(status)
 }
 

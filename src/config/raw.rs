@@ -16,6 +16,7 @@ pub struct RawFile {
     server: RawServer,
     backends: RawBackends,
     auth: Option<Spanned<super::auth::RawAuth>>,
+    caps: Option<Spanned<super::cap::RawCaps>>,
     #[serde(default, rename = "route")]
     routes: Vec<RawRoute>,
 }
@@ -64,6 +65,7 @@ struct RawRoute {
     auth: Option<Spanned<String>>,
     schemes: Option<Spanned<Vec<String>>>,
     query_token: Option<bool>,
+    cap: Option<Spanned<super::cap::RawCap>>,
 }
 
 pub fn parse_routes(path: &Path, text: &str) -> Result<RawFile, ConfigError> {
@@ -103,6 +105,7 @@ pub fn build(path: &Path, text: &str, raw: RawFile) -> Result<Config, ConfigErro
         server,
         backends,
         auth,
+        caps,
         routes,
     } = raw;
     let err = |span: std::ops::Range<usize>, msg: String| {
@@ -201,6 +204,7 @@ pub fn build(path: &Path, text: &str, raw: RawFile) -> Result<Config, ConfigErro
             auth: route_auth,
             schemes,
             query_token,
+            cap,
         } = r;
         let id_span = id.span();
         let route_id = RouteId::parse(id.get_ref()).map_err(|m| err(id_span.clone(), m))?;
@@ -281,6 +285,15 @@ pub fn build(path: &Path, text: &str, raw: RawFile) -> Result<Config, ConfigErro
             query_token,
         })
         .map_err(|m| err(auth_pos.clone(), format!("route `{route_id}`: {m}")))?;
+        let cap = match cap {
+            None => None,
+            Some(c) => {
+                let span = c.span();
+                let policy = crate::cap::CapPolicy::try_from(c.into_inner())
+                    .map_err(|e| err(span, format!("route `{route_id}`: cap: {e}")))?;
+                Some(policy)
+            }
+        };
         table.push(Route {
             id: route_id,
             pattern,
@@ -288,6 +301,7 @@ pub fn build(path: &Path, text: &str, raw: RawFile) -> Result<Config, ConfigErro
             rust_path,
             kind,
             auth,
+            cap,
         });
         auth_spans.push(auth_pos);
     }
@@ -306,8 +320,17 @@ pub fn build(path: &Path, text: &str, raw: RawFile) -> Result<Config, ConfigErro
             return Err(err(span, m));
         }
     }
+    let caps = match caps {
+        None => crate::cap::CapsConfig::default(),
+        Some(c) => {
+            let span = c.span();
+            crate::cap::CapsConfig::try_from(c.into_inner())
+                .map_err(|e| err(span, format!("caps: {e}")))?
+        }
+    };
     Ok(Config {
         authenticator: std::sync::Arc::new(crate::auth::Authenticator::new(auth_config)),
+        caps,
         routes_file: path.to_path_buf(),
         flags_dir: relative_to(path, flags_dir.as_deref().unwrap_or("flags")),
         process,

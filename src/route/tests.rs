@@ -12,6 +12,7 @@ fn route(id: &str, path: &str, methods: Option<&[&str]>) -> Route {
         rust_path: None,
         kind: RouteKind::Http,
         auth: crate::auth::RouteAuth::none(),
+        cap: None,
     }
 }
 

@@ -1,0 +1,394 @@
+//! Retry-storm caps in the request path (after auth, keyed on the verified
+//! identity): per-client and per-channel rates, then collapsing of identical
+//! in-flight requests (plus a short positive cache), then backend protection
+//! (max in-flight, circuit breaker). The decisions are `crate::cap`'s; this
+//! module only reads the form, writes refusals and shares answers.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+use pingora::proxy::Session;
+use tokio::sync::oneshot;
+
+use super::capture::Capture;
+use super::respond;
+use crate::cap::{
+    CapPolicy, Caps, ClientKey, CollapseKey, CollapseRole, Collapser, Permit, Rejection,
+};
+use crate::identity::Identity;
+use crate::metrics::Metrics;
+
+/// Largest request body read to find `socket_id` / `channel_name` (what
+/// Pingora can replay to the upstream afterwards).
+pub const MAX_FORM_BYTES: usize = 64 * 1024;
+/// Largest response shared with collapsed followers or cached.
+pub const MAX_SHARED_BYTES: usize = 64 * 1024;
+
+/// A complete response, shareable between collapsed requests.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub body: Bytes,
+}
+
+impl Answer {
+    fn failed() -> Answer {
+        Answer {
+            status: 502,
+            headers: http::HeaderMap::new(),
+            body: Bytes::from_static(br#"{"error":"bad_gateway"}"#),
+        }
+    }
+}
+
+type Shared = Result<Answer, Answer>;
+
+/// Cap state that outlives config reloads.
+pub struct CapState {
+    pub caps: Arc<Caps>,
+    pub collapser: Arc<Collapser<Answer, Answer>>,
+}
+
+impl CapState {
+    pub fn new(caps: Caps) -> CapState {
+        CapState {
+            caps: Arc::new(caps),
+            collapser: Arc::new(Collapser::new(100_000)),
+        }
+    }
+}
+
+/// Per-request cap state kept in the proxy context.
+#[derive(Default)]
+pub struct CapCtx {
+    /// Backend slot; finished in `logging` with the outcome.
+    pub permit: Option<Permit>,
+    /// Set when this request leads a collapsed group: its answer goes here.
+    pub leader: Option<oneshot::Sender<Shared>>,
+    pub capture: Option<Capture>,
+    /// The request body read to find the channel (replayed to the backend).
+    pub body: Option<Bytes>,
+}
+
+impl CapCtx {
+    /// Hand the leader's answer to its followers (and the cache, if 2xx).
+    pub fn publish(&mut self) {
+        let Some(tx) = self.leader.take() else { return };
+        let answer = self.capture.as_mut().and_then(Capture::take);
+        let shared = match answer {
+            Some((status, headers, body)) if (200..300).contains(&status) => Ok(Answer {
+                status,
+                headers,
+                body,
+            }),
+            Some((status, headers, body)) => Err(Answer {
+                status,
+                headers,
+                body,
+            }),
+            None => Err(Answer::failed()),
+        };
+        let _ = tx.send(shared);
+    }
+}
+
+/// `socket_id` and `channel_name` from a pusher-js auth request.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct AuthForm {
+    pub socket_id: Option<String>,
+    pub channel_name: Option<String>,
+}
+
+/// Parse a form-encoded or JSON body; anything else gives an empty form.
+pub fn parse_form(content_type: Option<&str>, body: &[u8]) -> AuthForm {
+    #[derive(serde::Deserialize)]
+    struct Form {
+        socket_id: Option<String>,
+        channel_name: Option<String>,
+    }
+    let parsed: Option<Form> = match content_type {
+        Some(ct) if ct.starts_with("application/json") => serde_json::from_slice(body).ok(),
+        _ => serde_urlencoded::from_bytes(body).ok(),
+    };
+    parsed.map_or_else(AuthForm::default, |f| AuthForm {
+        socket_id: f.socket_id,
+        channel_name: f.channel_name,
+    })
+}
+
+/// What the caps decided.
+pub enum Admission {
+    /// Go on to the backend.
+    Proceed,
+    /// Answered here (refusal, collapsed follower or cache hit): the status.
+    Answered(u16),
+}
+
+/// Everything `admit` needs from the request.
+pub struct Inputs<'a> {
+    pub route: &'a str,
+    pub policy: &'a CapPolicy,
+    pub identity: Option<&'a Identity>,
+    pub client_ip: IpAddr,
+    pub extra_headers: &'a [(&'static str, &'a str)],
+}
+
+pub async fn admit(
+    state: &CapState,
+    metrics: &Metrics,
+    session: &mut Session,
+    cctx: &mut CapCtx,
+    input: Inputs<'_>,
+) -> pingora::Result<Admission> {
+    let Inputs {
+        route,
+        policy,
+        identity,
+        client_ip,
+        extra_headers,
+    } = input;
+    let form = if (policy.per_channel.is_some() || policy.collapse)
+        && session.req_header().method == http::Method::POST
+    {
+        read_form(session, cctx).await?
+    } else {
+        AuthForm::default()
+    };
+    let key = ClientKey::choose(identity, form.socket_id.as_deref(), client_ip);
+    let now = Instant::now();
+    let channel = form.channel_name.as_deref();
+    if let Err(rej) = state
+        .caps
+        .admit_client(route, policy, &key, channel, now)
+        .await
+    {
+        return refuse(session, metrics, route, &rej).await;
+    }
+
+    let (Some(socket), Some(channel)) = (form.socket_id.as_deref(), channel) else {
+        return backend_slot(state, metrics, session, cctx, route, policy, now).await;
+    };
+    if !policy.collapse {
+        return backend_slot(state, metrics, session, cctx, route, policy, now).await;
+    }
+
+    // Collapse: the first caller leads (goes to the backend, its answer is
+    // shared); identical callers meanwhile follow; repeats within the TTL
+    // of a 2xx are cache hits.
+    let ckey = CollapseKey::new(route, &key, socket, channel);
+    let (lead_tx, lead_rx) = oneshot::channel::<()>();
+    let (done_tx, done_rx) = oneshot::channel::<Shared>();
+    let collapser = state.collapser.clone();
+    let ttl = policy.cache_ttl;
+    let mut group = tokio::spawn(async move {
+        collapser
+            .run(ckey, ttl, now, move || async move {
+                let _ = lead_tx.send(());
+                done_rx.await.unwrap_or_else(|_| Err(Answer::failed()))
+            })
+            .await
+    });
+    tokio::select! {
+        biased;
+        Ok(()) = lead_rx => {
+            cctx.leader = Some(done_tx);
+            cctx.capture = Some(Capture::new(MAX_SHARED_BYTES));
+            backend_slot(state, metrics, session, cctx, route, policy, now).await
+        }
+        joined = &mut group => {
+            let (shared, role) = joined.unwrap_or_else(|_| (Err(Answer::failed()), CollapseRole::Follower));
+            let (answer, how) = match (shared, role) {
+                (Ok(a), CollapseRole::CacheHit) => {
+                    metrics.cap_cache_hits.with_label_values(&[route]).inc();
+                    (a, "cache")
+                }
+                (Ok(a) | Err(a), _) => {
+                    metrics.cap_collapsed.with_label_values(&[route]).inc();
+                    (a, "follower")
+                }
+            };
+            let status = write_answer(session, &answer, how, extra_headers).await?;
+            Ok(Admission::Answered(status))
+        }
+    }
+}
+
+async fn backend_slot(
+    state: &CapState,
+    metrics: &Metrics,
+    session: &mut Session,
+    cctx: &mut CapCtx,
+    route: &str,
+    policy: &CapPolicy,
+    now: Instant,
+) -> pingora::Result<Admission> {
+    match state.caps.admit_backend(route, policy, now).await {
+        Ok(permit) => {
+            cctx.permit = Some(permit);
+            Ok(Admission::Proceed)
+        }
+        Err(rej) => {
+            // Followers of a refused leader get the same refusal.
+            if let Some(tx) = cctx.leader.take() {
+                let _ = tx.send(Err(refusal_answer(route, &rej)));
+            }
+            refuse(session, metrics, route, &rej).await
+        }
+    }
+}
+
+async fn read_form(session: &mut Session, cctx: &mut CapCtx) -> pingora::Result<AuthForm> {
+    let declared = session
+        .req_header()
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_FORM_BYTES) {
+        return Ok(AuthForm::default());
+    }
+    session.as_downstream_mut().enable_retry_buffering();
+    let mut body = BytesMut::new();
+    while let Some(chunk) = session.read_request_body().await? {
+        body.extend_from_slice(&chunk);
+        if body.len() > MAX_FORM_BYTES {
+            // Too big to replay: refuse rather than forward half a body.
+            return Err(pingora::Error::explain(
+                pingora::ErrorType::HTTPStatus(413),
+                "auth form over 64 KiB",
+            ));
+        }
+    }
+    let body = body.freeze();
+    let ct = session
+        .req_header()
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let form = parse_form(ct.as_deref(), &body);
+    cctx.body = Some(body);
+    Ok(form)
+}
+
+fn refusal_body(route: &str, rej: &Rejection) -> (u16, Bytes) {
+    let status = rej.reason.status();
+    let error = if status == 429 {
+        "rate_limited"
+    } else {
+        "overloaded"
+    };
+    let body = serde_json::json!({
+        "error": error,
+        "reason": rej.reason.as_str(),
+        "route": route,
+        "retry_after": rej.retry_after_secs(),
+    });
+    (status, Bytes::from(body.to_string()))
+}
+
+fn refusal_answer(route: &str, rej: &Rejection) -> Answer {
+    let (status, body) = refusal_body(route, rej);
+    let mut headers = http::HeaderMap::new();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    headers.insert(
+        http::header::RETRY_AFTER,
+        http::HeaderValue::from(rej.retry_after_secs()),
+    );
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
+async fn refuse(
+    session: &mut Session,
+    metrics: &Metrics,
+    route: &str,
+    rej: &Rejection,
+) -> pingora::Result<Admission> {
+    metrics
+        .cap_rejections
+        .with_label_values(&[route, rej.reason.as_str()])
+        .inc();
+    let (status, body) = refusal_body(route, rej);
+    respond::write_json(
+        session,
+        status,
+        body,
+        &[("retry-after", rej.retry_after_secs().to_string())],
+    )
+    .await?;
+    Ok(Admission::Answered(status))
+}
+
+/// Replay a shared answer to this client.
+async fn write_answer(
+    session: &mut Session,
+    answer: &Answer,
+    how: &'static str,
+    extra_headers: &[(&'static str, &str)],
+) -> pingora::Result<u16> {
+    let mut h =
+        pingora::http::ResponseHeader::build(answer.status, Some(answer.headers.len() + 4))?;
+    for (name, value) in &answer.headers {
+        let n = name.as_str();
+        if n == "content-length"
+            || n == "transfer-encoding"
+            || n == "connection"
+            || n.starts_with("x-cutover-")
+        {
+            continue;
+        }
+        h.append_header(name.clone(), value.clone())?;
+    }
+    h.insert_header(http::header::CONTENT_LENGTH, answer.body.len().to_string())?;
+    h.insert_header("x-cutover-collapsed", how)?;
+    for (name, value) in extra_headers {
+        h.insert_header(*name, *value)?;
+    }
+    session.write_response_header(Box::new(h), false).await?;
+    session
+        .write_response_body(Some(answer.body.clone()), true)
+        .await?;
+    Ok(answer.status)
+}
+
+/// The breaker's view of a finished request.
+pub fn outcome(status: u16, upstream_error: Option<&str>) -> crate::cap::Outcome {
+    match upstream_error {
+        Some("timeout" | "connect_timeout") => crate::cap::Outcome::Timeout,
+        Some(_) => crate::cap::Outcome::Error,
+        None if status >= 500 || status == 0 => crate::cap::Outcome::Error,
+        None => crate::cap::Outcome::Success,
+    }
+}
+
+/// Export in-flight and breaker gauges and the store's fallback count.
+pub fn export(state: &CapState, metrics: &Metrics, last_fallbacks: &std::sync::atomic::AtomicU64) {
+    for g in state.caps.gauges(Instant::now()) {
+        metrics
+            .inflight
+            .with_label_values(&[g.route.as_str()])
+            .set(g.inflight as i64);
+        metrics
+            .breaker_state
+            .with_label_values(&[g.route.as_str()])
+            .set(g.breaker.as_gauge());
+    }
+    let stats = state.caps.store_stats();
+    let prev = last_fallbacks.swap(stats.fallbacks_total, std::sync::atomic::Ordering::Relaxed);
+    if stats.fallbacks_total > prev {
+        metrics
+            .cap_store_fallbacks
+            .with_label_values(&["redis"])
+            .inc_by(stats.fallbacks_total - prev);
+    }
+}
