@@ -35,21 +35,22 @@ pub struct Answer {
 }
 
 impl Answer {
-    fn failed() -> Answer {
-        Answer {
+    fn failed() -> Arc<Answer> {
+        Arc::new(Answer {
             status: 502,
             headers: http::HeaderMap::new(),
             body: Bytes::from_static(br#"{"error":"bad_gateway"}"#),
-        }
+        })
     }
 }
 
-type Shared = Result<Answer, Answer>;
+/// Shared by reference: followers and the cache hold the same answer.
+type Shared = Result<Arc<Answer>, Arc<Answer>>;
 
 /// Cap state that outlives config reloads.
 pub struct CapState {
     pub caps: Arc<Caps>,
-    pub collapser: Arc<Collapser<Answer, Answer>>,
+    pub collapser: Arc<Collapser<Arc<Answer>, Arc<Answer>>>,
 }
 
 impl CapState {
@@ -290,7 +291,7 @@ fn refusal_body(route: &str, rej: &Rejection) -> (u16, Bytes) {
     (status, Bytes::from(body.to_string()))
 }
 
-fn refusal_answer(route: &str, rej: &Rejection) -> Answer {
+fn refusal_answer(route: &str, rej: &Rejection) -> Arc<Answer> {
     let (status, body) = refusal_body(route, rej);
     let mut headers = http::HeaderMap::new();
     headers.insert(
