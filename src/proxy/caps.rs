@@ -80,16 +80,18 @@ impl CapCtx {
         let Some(tx) = self.leader.take() else { return };
         let answer = self.capture.as_mut().and_then(Capture::take);
         let shared = match answer {
-            Some((status, headers, body)) if (200..300).contains(&status) => Ok(Answer {
-                status,
-                headers,
-                body,
-            }),
-            Some((status, headers, body)) => Err(Answer {
-                status,
-                headers,
-                body,
-            }),
+            Some((status, headers, body)) => {
+                let a = Arc::new(Answer {
+                    status,
+                    headers,
+                    body,
+                });
+                if (200..300).contains(&status) {
+                    Ok(a)
+                } else {
+                    Err(a)
+                }
+            }
             None => Err(Answer::failed()),
         };
         let _ = tx.send(shared);
@@ -302,11 +304,11 @@ fn refusal_answer(route: &str, rej: &Rejection) -> Arc<Answer> {
         http::header::RETRY_AFTER,
         http::HeaderValue::from(rej.retry_after_secs()),
     );
-    Answer {
+    Arc::new(Answer {
         status,
         headers,
         body,
-    }
+    })
 }
 
 async fn refuse(
