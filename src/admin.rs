@@ -28,11 +28,14 @@ impl ServeHttp for Admin {
     async fn response(&self, session: &mut ServerSession) -> Response<Vec<u8>> {
         let path = session.req_header().uri.path().to_string();
         match path.as_str() {
-            "/metrics" => reply(
-                200,
-                "text/plain; version=0.0.4",
-                self.metrics.render().into_bytes(),
-            ),
+            "/metrics" => {
+                crate::proxy::caps::export(&self.caps, &self.metrics, &self.cap_fallbacks_seen);
+                reply(
+                    200,
+                    "text/plain; version=0.0.4",
+                    self.metrics.render().into_bytes(),
+                )
+            }
             "/-/health" => reply(200, "application/json", br#"{"status":"ok"}"#.to_vec()),
             "/-/ready" => {
                 let snap = self.live.load();

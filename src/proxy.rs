@@ -278,13 +278,13 @@ impl ProxyHttp for Cutover {
         resp: &mut ResponseHeader,
         ctx: &mut Ctx,
     ) -> Result<()> {
-        if ctx
-            .snap
-            .as_ref()
-            .is_some_and(|s| s.config.live.response_headers)
-        {
-            resp.insert_header("x-cutover-route", ctx.route_label().to_string())?;
-            resp.insert_header("x-cutover-backend", ctx.side.as_str())?;
+        if let Some(c) = ctx.cap.capture.as_mut() {
+            c.head(resp.status.as_u16(), &resp.headers);
+        }
+        if let Some(snap) = &ctx.snap {
+            for (name, value) in response_headers(snap, ctx.route_label(), ctx.side) {
+                resp.insert_header(name, value)?;
+            }
         }
         Ok(())
     }
@@ -325,6 +325,10 @@ impl ProxyHttp for Cutover {
             .local_status
             .or_else(|| session.response_written().map(|r| r.status.as_u16()))
             .unwrap_or(0);
+        ctx.cap.publish(e.is_none());
+        if let Some(permit) = ctx.cap.permit.take() {
+            permit.finish(caps::outcome(status, ctx.upstream_error), Instant::now());
+        }
         let route = ctx.route_label();
         let backend = ctx.side.as_str();
         let elapsed = ctx.start.elapsed();

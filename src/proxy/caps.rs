@@ -76,8 +76,12 @@ pub struct CapCtx {
 
 impl CapCtx {
     /// Hand the leader's answer to its followers (and the cache, if 2xx).
-    pub fn publish(&mut self) {
+    /// `completed`: the response went out whole (no error at the end).
+    pub fn publish(&mut self, completed: bool) {
         let Some(tx) = self.leader.take() else { return };
+        if completed && let Some(c) = self.capture.as_mut() {
+            c.finish();
+        }
         let answer = self.capture.as_mut().and_then(Capture::take);
         let shared = match answer {
             Some((status, headers, body)) => {
@@ -153,9 +157,9 @@ pub async fn admit(
         client_ip,
         extra_headers,
     } = input;
-    let form = if (policy.per_channel.is_some() || policy.collapse)
-        && session.req_header().method == http::Method::POST
-    {
+    // The form names the socket (the client key of last resort before the
+    // IP) and the channel: read it when it is small enough to replay.
+    let form = if session.req_header().method == http::Method::POST {
         read_form(session, cctx).await?
     } else {
         AuthForm::default()
@@ -250,7 +254,16 @@ async fn read_form(session: &mut Session, cctx: &mut CapCtx) -> pingora::Result<
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > MAX_FORM_BYTES) {
+    let form_like = session
+        .req_header()
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| {
+            ct.starts_with("application/x-www-form-urlencoded")
+                || ct.starts_with("application/json")
+        });
+    if !form_like || declared.is_some_and(|n| n > MAX_FORM_BYTES) {
         return Ok(AuthForm::default());
     }
     session.as_downstream_mut().enable_retry_buffering();

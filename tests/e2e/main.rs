@@ -3,6 +3,7 @@
 //! standing in for next and rust.
 
 mod auth;
+mod caps;
 mod check;
 mod embedded;
 mod failures;

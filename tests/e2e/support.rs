@@ -22,6 +22,8 @@ use futures::StreamExt;
 pub struct Upstream {
     pub addr: SocketAddr,
     pub hits: Arc<AtomicU64>,
+    /// Calls to the Pusher-style auth endpoint.
+    pub auth_hits: Arc<AtomicU64>,
     _task: tokio::task::JoinHandle<()>,
 }
 
@@ -29,6 +31,7 @@ pub struct Upstream {
 struct UpState {
     name: &'static str,
     hits: Arc<AtomicU64>,
+    auth_hits: Arc<AtomicU64>,
     sse_gate: Arc<tokio::sync::Notify>,
 }
 
@@ -43,9 +46,11 @@ impl Upstream {
         sse_gate: Arc<tokio::sync::Notify>,
     ) -> Upstream {
         let hits = Arc::new(AtomicU64::new(0));
+        let auth_hits = Arc::new(AtomicU64::new(0));
         let state = UpState {
             name,
             hits: hits.clone(),
+            auth_hits: auth_hits.clone(),
             sse_gate,
         };
         let app = Router::new()
@@ -55,6 +60,7 @@ impl Upstream {
             .route("/upload", post(upload))
             .route("/slow/{ms}", get(slow))
             .route("/cookies", get(cookies))
+            .route("/api/chat/realtime/auth", post(channel_auth))
             .fallback(any(echo))
             .with_state(state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -65,6 +71,7 @@ impl Upstream {
         Upstream {
             addr,
             hits,
+            auth_hits,
             _task: task,
         }
     }
@@ -93,6 +100,25 @@ async fn echo(State(s): State<UpState>, req: Request) -> Response {
         "uri": req.uri().to_string(),
         "headers": headers,
     });
+    (
+        StatusCode::OK,
+        [("content-type", "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// A Pusher-style channel authorization: deterministic for the same inputs.
+async fn channel_auth(State(s): State<UpState>, body: String) -> Response {
+    s.auth_hits.fetch_add(1, Ordering::Relaxed);
+    let form: std::collections::HashMap<String, String> =
+        serde_urlencoded::from_str(&body).unwrap_or_default();
+    let sig = format!(
+        "{}:{}",
+        form.get("socket_id").map_or("", String::as_str),
+        form.get("channel_name").map_or("", String::as_str)
+    );
+    let body = serde_json::json!({ "auth": format!("app-key:{sig}"), "backend": s.name });
     (
         StatusCode::OK,
         [("content-type", "application/json")],
