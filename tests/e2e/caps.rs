@@ -49,7 +49,12 @@ async fn auth_storm_is_capped_and_a_calm_client_gets_every_answer() {
     let next = Upstream::start("next").await;
     let rust = Upstream::start("rust").await;
     let cap = r#"per_client = "20/10s", burst = 10, per_channel = "5/10s", collapse = true, cache_ttl_ms = 2000"#;
-    let cfg = ConfigDir::new(&routes_toml(&next.url(), &rust.url(), "", &auth_route(cap)));
+    // The stand-in backend shares the test's 2 cores with 1,000 clients: give it
+    // time, so a slow answer is not mistaken for a cap failure.
+    let toml = routes_toml(&next.url(), &rust.url(), "", &auth_route(cap))
+        .replace("read_timeout_ms = 1000", "read_timeout_ms = 20000")
+        .replace("connect_timeout_ms = 500", "connect_timeout_ms = 5000");
+    let cfg = ConfigDir::new(&toml);
     let cutover = Cutover::start(&cfg);
     let url = cutover.url("/api/chat/realtime/auth");
     let before = cutover.peak_rss_kib();
@@ -78,8 +83,10 @@ async fn auth_storm_is_capped_and_a_calm_client_gets_every_answer() {
                 match authorize(&client, &url, &socket, &channel).await {
                     // 429: client caps; 503: backend protection (max_inflight).
                     Ok(200 | 429 | 503) => {}
-                    _ => {
-                        errors.fetch_add(1, Ordering::Relaxed);
+                    other => {
+                        if errors.fetch_add(1, Ordering::Relaxed) < 3 {
+                            eprintln!("storm client {c}: {other:?}");
+                        }
                     }
                 }
                 sent.fetch_add(1, Ordering::Relaxed);
