@@ -1,5 +1,5 @@
 //! The admin listener (its own port): `/metrics`, `/-/health`, `/-/ready`,
-//! `/-/config`. A Pingora `ServeHttp` app, so a graceful upgrade hands its
+//! `/-/config`, `/-/diffs?route=…` (recent shadow mismatches, redacted). A Pingora `ServeHttp` app, so a graceful upgrade hands its
 //! socket over like the proxy's. Never shows secrets.
 
 use std::sync::Arc;
@@ -17,6 +17,8 @@ use crate::reload::{Live, Snapshot};
 pub struct Admin {
     pub live: Arc<Live>,
     pub metrics: Arc<Metrics>,
+    /// Recent shadow mismatches, served at `/-/diffs?route=…`.
+    pub diffs: Arc<crate::shadow::DiffLog>,
 }
 
 #[async_trait]
@@ -35,6 +37,11 @@ impl ServeHttp for Admin {
                 let body = json!({ "status": "ready", "generation": snap.generation });
                 reply(200, "application/json", body.to_string().into_bytes())
             }
+            "/-/diffs" => {
+                let route = session.req_header().uri.query().and_then(route_param);
+                let body = self.diffs.to_json(route.as_deref());
+                reply(200, "application/json", body.to_string().into_bytes())
+            }
             "/-/config" => {
                 let body = config_json(&self.live.load());
                 reply(200, "application/json", body.to_string().into_bytes())
@@ -46,6 +53,15 @@ impl ServeHttp for Admin {
             ),
         }
     }
+}
+
+/// The `route` value of a query string (route ids need no decoding).
+fn route_param(query: &str) -> Option<String> {
+    query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("route="))
+        .filter(|r| !r.is_empty())
+        .map(str::to_string)
 }
 
 fn reply(status: u16, content_type: &str, body: Vec<u8>) -> Response<Vec<u8>> {

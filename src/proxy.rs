@@ -6,8 +6,12 @@
 //! in `upstream_request_filter`; errors become JSON in `respond`; metrics and
 //! the access log are written once, in `logging`.
 
+pub mod capture;
+mod fallback;
+pub mod guard;
 mod headers;
 pub mod respond;
+pub mod shadow;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -33,6 +37,10 @@ pub struct Cutover {
     pub metrics: Arc<Metrics>,
     /// The rust handlers, when embedded, and the runtime they run on.
     pub rust: crate::app::Embedded,
+    /// Shadow copies, their bounds and the diff log.
+    pub shadow: Arc<shadow::ShadowState>,
+    /// The judge, the trip latch and the fallback budget.
+    pub guard: Arc<guard::GuardState>,
 }
 
 /// Per-request state.
@@ -53,6 +61,10 @@ pub struct Ctx {
     identity: Option<Identity>,
     /// Path and query for next when cutover rewrote it (`?token=` removed).
     next_path: Option<String>,
+    /// A shadow copy to send once the response is done.
+    shadow: Option<Box<shadow::Pending>>,
+    /// Why a failed rust request was retried on next (`x-cutover-fallback`).
+    fallback: Option<&'static str>,
 }
 
 impl Ctx {
@@ -79,6 +91,8 @@ impl ProxyHttp for Cutover {
             upstream_error: None,
             identity: None,
             next_path: None,
+            shadow: None,
+            fallback: None,
         }
     }
 
@@ -168,10 +182,22 @@ impl ProxyHttp for Cutover {
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or(client_ip.as_str()),
         });
+        ctx.side = self.guard.hold(cfg, &route.id, ctx.side);
+        self.guard.count_request(cfg, &route.id, Instant::now());
+        let original = head.uri.path_and_query().map_or("/", |p| p.as_str());
+        let next_target = ctx.next_path.clone().unwrap_or_else(|| original.to_string());
+        let rust_target = m.rust_path_and_query(query.as_deref());
+        ctx.shadow = self.shadow.begin(
+            session,
+            &snap,
+            route,
+            ctx.side,
+            next_target,
+            rust_target.clone(),
+        );
+        let head = session.req_header();
         if ctx.side == Side::Rust {
-            ctx.rust_path = m
-                .rust_path_and_query(query.as_deref())
-                .or_else(|| ctx.next_path.clone());
+            ctx.rust_path = rust_target.or_else(|| ctx.next_path.clone());
             if matches!(cfg.rust, RustBackend::Embedded) {
                 let target = ctx.rust_path.clone().unwrap_or_else(|| {
                     head.uri
@@ -184,10 +210,38 @@ impl ProxyHttp for Cutover {
                     ext.insert(id.clone());
                 }
                 let extra = response_headers(&snap, route.id.as_str(), Side::Rust);
-                let status =
-                    backend::embedded::serve(session, &self.rust, &target, ext, &extra).await?;
-                ctx.local_status = Some(status);
-                return Ok(true);
+                let replayable = shadow::request_body_len(head) == Some(0);
+                let method = head.method.clone();
+                let mut decline = |status: u16| {
+                    status >= 500
+                        && self.guard.try_fallback(
+                            cfg,
+                            &route.id,
+                            &method,
+                            crate::fallback::Failure::Status5xx,
+                            false,
+                            replayable,
+                            Instant::now(),
+                        ) == Some(crate::fallback::FallbackResult::Taken)
+                };
+                let hooks = backend::embedded::Hooks {
+                    capture: ctx.shadow.as_mut().map(|p| &mut p.capture),
+                    decline: Some(&mut decline),
+                };
+                let served = backend::embedded::serve_with(
+                    session, &self.rust, &target, ext, &extra, hooks,
+                )
+                .await?;
+                match served {
+                    backend::embedded::Served::Written(status) => {
+                        ctx.local_status = Some(status);
+                        return Ok(true);
+                    }
+                    backend::embedded::Served::Declined(_) => {
+                        ctx.side = Side::Next;
+                        ctx.fallback = Some(fallback::label(crate::fallback::Failure::Status5xx));
+                    }
+                }
             }
         }
         Ok(false)
@@ -247,7 +301,60 @@ impl ProxyHttp for Cutover {
             resp.insert_header("x-cutover-route", ctx.route_label().to_string())?;
             resp.insert_header("x-cutover-backend", ctx.side.as_str())?;
         }
+        if let Some(why) = ctx.fallback {
+            resp.insert_header(crate::fallback::FALLBACK_HEADER, why)?;
+        }
+        if let Some(p) = ctx.shadow.as_mut() {
+            p.capture.head(resp.status.as_u16(), resp.headers.iter());
+        }
         Ok(())
+    }
+
+    fn response_body_filter(
+        &self,
+        _session: &mut Session,
+        body: &mut Option<bytes::Bytes>,
+        _end_of_stream: bool,
+        ctx: &mut Ctx,
+    ) -> Result<Option<std::time::Duration>> {
+        if let (Some(p), Some(b)) = (ctx.shadow.as_mut(), body.as_ref()) {
+            p.capture.body(b);
+        }
+        Ok(None)
+    }
+
+    fn fail_to_connect(
+        &self,
+        session: &mut Session,
+        _peer: &HttpPeer,
+        ctx: &mut Ctx,
+        mut e: Box<Error>,
+    ) -> Box<Error> {
+        if fallback::retry_on_next(self, session, ctx, &e) {
+            e.set_retry(true);
+        }
+        e
+    }
+
+    fn error_while_proxy(
+        &self,
+        peer: &HttpPeer,
+        session: &mut Session,
+        e: Box<Error>,
+        ctx: &mut Ctx,
+        client_reused: bool,
+    ) -> Box<Error> {
+        let mut e = e.more_context(format!("Peer: {peer}"));
+        if !session.req_header().method.is_idempotent() || session.as_ref().retry_buffer_truncated()
+        {
+            e.set_retry(false);
+        } else {
+            e.retry.decide_reuse(client_reused);
+        }
+        if fallback::retry_on_next(self, session, ctx, &e) {
+            e.set_retry(true);
+        }
+        e
     }
 
     async fn fail_to_proxy(&self, session: &mut Session, e: &Error, ctx: &mut Ctx) -> FailToProxy {
@@ -264,6 +371,7 @@ impl ProxyHttp for Cutover {
     }
 
     async fn logging(&self, session: &mut Session, e: Option<&Error>, ctx: &mut Ctx) {
+        let pending_shadow = ctx.shadow.take();
         let status = ctx
             .local_status
             .or_else(|| session.response_written().map(|r| r.status.as_u16()))
@@ -282,6 +390,32 @@ impl ProxyHttp for Cutover {
             m.upstream_errors
                 .with_label_values(&[route, backend, kind])
                 .inc();
+        }
+        if let (Some(snap), Some(id)) = (&ctx.snap, &ctx.route) {
+            // A request that fell back counts as a rust failure for the judge.
+            let (side, is_error) = match ctx.fallback {
+                Some(_) => (Side::Rust, true),
+                None => (ctx.side, status >= 500 || status == 0 || ctx.upstream_error.is_some()),
+            };
+            self.guard
+                .record(snap, id, side, is_error, elapsed, Instant::now());
+            if let Some(p) = pending_shadow {
+                let failure = ctx.upstream_error.map(|k| {
+                    if k.contains("timeout") {
+                        crate::shadow::CaptureOutcome::Timeout
+                    } else {
+                        crate::shadow::CaptureOutcome::Error
+                    }
+                });
+                self.shadow.finish(
+                    p,
+                    session,
+                    snap,
+                    ctx.identity.as_ref(),
+                    failure,
+                    &self.rust,
+                );
+            }
         }
         let head = session.req_header();
         tracing::info!(
@@ -315,7 +449,7 @@ fn response_headers<'a>(
     }
 }
 
-fn unix_now() -> u64 {
+pub(crate) fn unix_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())

@@ -60,10 +60,16 @@ pub fn build(
     let (proxy_bind, proxy_addr, proxy_fd) = bind_if_ephemeral(&p.listen)?;
     let (admin_bind, admin_addr, admin_fd) = bind_if_ephemeral(&p.admin_listen)?;
 
+    let shadow = Arc::new(crate::proxy::shadow::ShadowState::new(metrics.clone()));
+    let guard = Arc::new(crate::proxy::guard::GuardState::new(metrics.clone()));
+    let hook = guard.clone();
+    let reloader = reloader.with_hook(Arc::new(move |snap| hook.on_snapshot(snap)));
     let cutover = Cutover {
         live: live.clone(),
         metrics: metrics.clone(),
         rust,
+        shadow: shadow.clone(),
+        guard,
     };
     let mut proxy = pingora::proxy::http_proxy_service_with_name(
         &server.configuration,
@@ -76,6 +82,7 @@ pub fn build(
         Admin {
             live: live.clone(),
             metrics: metrics.clone(),
+            diffs: shadow.diffs.clone(),
         },
     );
     admin.add_tcp(&admin_bind);

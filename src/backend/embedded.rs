@@ -34,6 +34,39 @@ pub async fn serve(
     extensions: http::Extensions,
     extra_headers: &[(&'static str, &str)],
 ) -> pingora::Result<u16> {
+    let hooks = Hooks::default();
+    match serve_with(session, rust, path_and_query, extensions, extra_headers, hooks).await? {
+        Served::Written(s) | Served::Declined(s) => Ok(s),
+    }
+}
+
+/// Optional extras of [`serve_with`].
+#[derive(Default)]
+pub struct Hooks<'a> {
+    /// Tee of the response as written (for the shadow comparison).
+    pub capture: Option<&'a mut crate::proxy::capture::Capture>,
+    /// Asked with the handler's status before anything is written: `true`
+    /// leaves the response unwritten (the caller falls back to next).
+    pub decline: Option<&'a mut (dyn FnMut(u16) -> bool + Send)>,
+}
+
+/// What [`serve_with`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Served {
+    Written(u16),
+    /// `decline` said so: nothing was written.
+    Declined(u16),
+}
+
+/// [`serve`] with a response capture and a chance to decline a status.
+pub async fn serve_with(
+    session: &mut Session,
+    rust: &crate::app::Embedded,
+    path_and_query: &str,
+    extensions: http::Extensions,
+    extra_headers: &[(&'static str, &str)],
+    mut hooks: Hooks<'_>,
+) -> pingora::Result<Served> {
     let head = session.req_header();
     let mut builder = http::Request::builder()
         .method(head.method.clone())
@@ -87,6 +120,14 @@ pub async fn serve(
 
     let (parts, mut body) = response.into_parts();
     let status = parts.status.as_u16();
+    if let Some(decline) = hooks.decline.as_mut()
+        && decline(status)
+    {
+        return Ok(Served::Declined(status));
+    }
+    if let Some(c) = hooks.capture.as_mut() {
+        c.head(status, parts.headers.iter());
+    }
     let mut header = ResponseHeader::build(
         parts.status,
         Some(parts.headers.len() + extra_headers.len() + 1),
@@ -109,7 +150,7 @@ pub async fn serve(
     let eos = no_body || http_body::Body::is_end_stream(&body);
     session.write_response_header(Box::new(header), eos).await?;
     if eos {
-        return Ok(status);
+        return Ok(Served::Written(status));
     }
 
     // Phase 2: stream the response, still feeding any request body left.
@@ -120,6 +161,9 @@ pub async fn serve(
                     if let Ok(data) = frame.into_data()
                         && !data.is_empty()
                     {
+                        if let Some(c) = hooks.capture.as_mut() {
+                            c.body(&data);
+                        }
                         session.write_response_body(Some(data), false).await?;
                     }
                 }
@@ -138,7 +182,7 @@ pub async fn serve(
         }
     }
     session.write_response_body(None, true).await?;
-    Ok(status)
+    Ok(Served::Written(status))
 }
 
 async fn forward_chunk(
