@@ -185,7 +185,10 @@ impl ProxyHttp for Cutover {
         ctx.side = self.guard.hold(cfg, &route.id, ctx.side);
         self.guard.count_request(cfg, &route.id, Instant::now());
         let original = head.uri.path_and_query().map_or("/", |p| p.as_str());
-        let next_target = ctx.next_path.clone().unwrap_or_else(|| original.to_string());
+        let next_target = ctx
+            .next_path
+            .clone()
+            .unwrap_or_else(|| original.to_string());
         let rust_target = m.rust_path_and_query(query.as_deref());
         ctx.shadow = self.shadow.begin(
             session,
@@ -228,10 +231,9 @@ impl ProxyHttp for Cutover {
                     capture: ctx.shadow.as_mut().map(|p| &mut p.capture),
                     decline: Some(&mut decline),
                 };
-                let served = backend::embedded::serve_with(
-                    session, &self.rust, &target, ext, &extra, hooks,
-                )
-                .await?;
+                let served =
+                    backend::embedded::serve_with(session, &self.rust, &target, ext, &extra, hooks)
+                        .await?;
                 match served {
                     backend::embedded::Served::Written(status) => {
                         ctx.local_status = Some(status);
@@ -395,7 +397,10 @@ impl ProxyHttp for Cutover {
             // A request that fell back counts as a rust failure for the judge.
             let (side, is_error) = match ctx.fallback {
                 Some(_) => (Side::Rust, true),
-                None => (ctx.side, status >= 500 || status == 0 || ctx.upstream_error.is_some()),
+                None => (
+                    ctx.side,
+                    status >= 500 || status == 0 || ctx.upstream_error.is_some(),
+                ),
             };
             self.guard
                 .record(snap, id, side, is_error, elapsed, Instant::now());
@@ -407,14 +412,8 @@ impl ProxyHttp for Cutover {
                         crate::shadow::CaptureOutcome::Error
                     }
                 });
-                self.shadow.finish(
-                    p,
-                    session,
-                    snap,
-                    ctx.identity.as_ref(),
-                    failure,
-                    &self.rust,
-                );
+                self.shadow
+                    .finish(p, session, snap, ctx.identity.as_ref(), failure, &self.rust);
             }
         }
         let head = session.req_header();

@@ -35,7 +35,16 @@ pub async fn serve(
     extra_headers: &[(&'static str, &str)],
 ) -> pingora::Result<u16> {
     let hooks = Hooks::default();
-    match serve_with(session, rust, path_and_query, extensions, extra_headers, hooks).await? {
+    match serve_with(
+        session,
+        rust,
+        path_and_query,
+        extensions,
+        extra_headers,
+        hooks,
+    )
+    .await?
+    {
         Served::Written(s) | Served::Declined(s) => Ok(s),
     }
 }

@@ -302,9 +302,12 @@ pub fn build(path: &Path, text: &str, raw: RawFile) -> Result<Config, ConfigErro
             query_token,
         })
         .map_err(|m| err(auth_pos.clone(), format!("route `{route_id}`: {m}")))?;
-        let shadow_cfg = shadow_keys
-            .convert()
-            .map_err(|(span, m)| err(span.unwrap_or(id_span.clone()), format!("route `{route_id}`: {m}")))?;
+        let shadow_cfg = shadow_keys.convert().map_err(|(span, m)| {
+            err(
+                span.unwrap_or(id_span.clone()),
+                format!("route `{route_id}`: {m}"),
+            )
+        })?;
         route_shadow.insert(route_id.clone(), shadow_cfg);
         table.push(Route {
             id: route_id,

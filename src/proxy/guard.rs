@@ -42,7 +42,11 @@ impl GuardState {
 
     /// The side after the latch: a tripped route is served by next.
     pub fn hold(&self, cfg: &Config, route: &RouteId, side: Side) -> Side {
-        if side == Side::Rust && self.latch.is_tripped(route.as_str(), &fingerprint(cfg, route)) {
+        if side == Side::Rust
+            && self
+                .latch
+                .is_tripped(route.as_str(), &fingerprint(cfg, route))
+        {
             Side::Next
         } else {
             side
@@ -51,7 +55,10 @@ impl GuardState {
 
     /// Counts a request of a route with a fallback budget.
     pub fn count_request(&self, cfg: &Config, route: &RouteId, now: Instant) {
-        if cfg.route_shadow(route).is_some_and(|r| r.fallback.is_some()) {
+        if cfg
+            .route_shadow(route)
+            .is_some_and(|r| r.fallback.is_some())
+        {
             self.budget.record_request(route.as_str(), now);
         }
     }
@@ -80,7 +87,10 @@ impl GuardState {
         let Some(reason) = self.judge.evaluate(id, &guard, now) else {
             return;
         };
-        if self.latch.trip(id, reason.clone(), &fingerprint(cfg, route)) {
+        if self
+            .latch
+            .trip(id, reason.clone(), &fingerprint(cfg, route))
+        {
             tracing::warn!(
                 route = id,
                 reason = %reason,

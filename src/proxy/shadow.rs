@@ -159,11 +159,9 @@ impl ShadowState {
         };
         let copy = |side: Side| {
             let mut headers = copy_headers(&head.headers);
-            if let (Dest::Upstream(_), Some(id), Some(key)) = (
-                dest(side),
-                identity,
-                cfg.authenticator.identity_key(),
-            ) {
+            if let (Dest::Upstream(_), Some(id), Some(key)) =
+                (dest(side), identity, cfg.authenticator.identity_key())
+            {
                 for (name, value) in identity_headers(id, key, super::unix_now()) {
                     if let Ok(v) = http::HeaderValue::from_str(&value) {
                         headers.insert(name, v);
@@ -187,9 +185,7 @@ impl ShadowState {
             state: self.clone(),
             other_req: copy(other),
             other_dest: dest(other),
-            again: p
-                .self_check
-                .then(|| (copy(p.primary), dest(p.primary))),
+            again: p.self_check.then(|| (copy(p.primary), dest(p.primary))),
             primary_side: p.primary,
             method: head.method.to_string(),
             path: head.uri.path().to_string(),
@@ -278,7 +274,8 @@ impl Job {
         m.shadow_compared
             .with_label_values(&[route, kind.as_str()])
             .inc();
-        let Verdict::Differ { category, detail } = compare(&self.primary, other, &self.settings.policy)
+        let Verdict::Differ { category, detail } =
+            compare(&self.primary, other, &self.settings.policy)
         else {
             return;
         };

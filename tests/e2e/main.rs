@@ -10,5 +10,6 @@ mod failures;
 #[allow(dead_code)]
 mod mint;
 mod routing;
+mod shadow;
 mod streams;
 mod support;

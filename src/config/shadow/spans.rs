@@ -36,7 +36,10 @@ impl SpannedShadowKeys {
             ("shadow_writes", shadow_writes.as_ref().map(Spanned::span)),
             ("shadow_limits", shadow_limits.as_ref().map(Spanned::span)),
             ("compare", compare.as_ref().map(Spanned::span)),
-            ("fallback_budget", fallback_budget.as_ref().map(Spanned::span)),
+            (
+                "fallback_budget",
+                fallback_budget.as_ref().map(Spanned::span),
+            ),
             ("fallback", fallback.as_ref().map(Spanned::span)),
             ("guard", guard.as_ref().map(Spanned::span)),
         ];

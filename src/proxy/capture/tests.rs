@@ -2,7 +2,10 @@ use super::*;
 
 fn headers() -> http::HeaderMap {
     let mut h = http::HeaderMap::new();
-    h.insert("content-type", http::HeaderValue::from_static("application/json"));
+    h.insert(
+        "content-type",
+        http::HeaderValue::from_static("application/json"),
+    );
     h
 }
 
@@ -16,7 +19,10 @@ fn body_within_the_cap_is_kept_whole() {
     assert_eq!(got.status, 200);
     assert_eq!(&got.body[..], b"helloworld");
     assert!(!got.truncated);
-    assert_eq!(got.header("content-type").as_deref(), Some("application/json"));
+    assert_eq!(
+        got.header("content-type").as_deref(),
+        Some("application/json")
+    );
 }
 
 #[test]

@@ -15,7 +15,10 @@ fn request_without_framing_headers_has_an_empty_body() {
 
 #[test]
 fn content_length_gives_the_body_length() {
-    assert_eq!(request_body_len(&req(&[("content-length", "12")])), Some(12));
+    assert_eq!(
+        request_body_len(&req(&[("content-length", "12")])),
+        Some(12)
+    );
 }
 
 #[test]
