@@ -220,10 +220,12 @@ impl ProxyHttp for Cutover {
                         && self.guard.try_fallback(
                             cfg,
                             &route.id,
-                            &method,
-                            crate::fallback::Failure::Status5xx,
-                            false,
-                            replayable,
+                            fallback::Attempt {
+                                method: &method,
+                                failure: crate::fallback::Failure::Status5xx,
+                                response_started: false,
+                                body_replayable: replayable,
+                            },
                             Instant::now(),
                         ) == Some(crate::fallback::FallbackResult::Taken)
                 };

@@ -21,6 +21,16 @@ use crate::config::Config;
 use crate::fallback::{Failure, FallbackResult, eligible};
 use crate::route::RouteId;
 
+/// One failed rust attempt, as the eligibility rule needs it.
+pub struct Attempt<'a> {
+    pub method: &'a Method,
+    pub failure: Failure,
+    /// Some response byte already reached the client.
+    pub response_started: bool,
+    /// The request body can be sent again.
+    pub body_replayable: bool,
+}
+
 impl GuardState {
     /// Whether a failed rust request may be retried on next now; counts the
     /// decision. None when the route has no fallback or the request is not
@@ -29,14 +39,11 @@ impl GuardState {
         &self,
         cfg: &Config,
         route: &RouteId,
-        method: &Method,
-        failure: Failure,
-        response_started: bool,
-        body_replayable: bool,
+        a: Attempt<'_>,
         now: Instant,
     ) -> Option<FallbackResult> {
         let policy = cfg.route_shadow(route)?.fallback?;
-        if !eligible(method, failure, response_started, body_replayable) {
+        if !eligible(a.method, a.failure, a.response_started, a.body_replayable) {
             return None;
         }
         let result = if self
@@ -95,15 +102,16 @@ pub fn retry_on_next(
     };
     let started = session.response_written().is_some();
     let replayable = !session.as_ref().retry_buffer_truncated();
-    let taken = proxy.guard.try_fallback(
-        &snap.config,
-        route,
-        &session.req_header().method,
+    let attempt = Attempt {
+        method: &session.req_header().method,
         failure,
-        started,
-        replayable,
-        Instant::now(),
-    ) == Some(FallbackResult::Taken);
+        response_started: started,
+        body_replayable: replayable,
+    };
+    let taken = proxy
+        .guard
+        .try_fallback(&snap.config, route, attempt, Instant::now())
+        == Some(FallbackResult::Taken);
     if taken {
         ctx.side = crate::flags::Side::Next;
         ctx.fallback = Some(label(failure));
