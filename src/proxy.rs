@@ -244,6 +244,7 @@ impl ProxyHttp for Cutover {
                     backend::embedded::Served::Declined(_) => {
                         ctx.side = Side::Next;
                         ctx.fallback = Some(fallback::label(crate::fallback::Failure::Status5xx));
+                        ctx.shadow = None;
                     }
                 }
             }

@@ -116,6 +116,8 @@ pub fn retry_on_next(
         ctx.side = crate::flags::Side::Next;
         ctx.fallback = Some(label(failure));
         ctx.upstream_error = None;
+        // The client now gets next's answer: no primary to compare.
+        ctx.shadow = None;
     }
     taken
 }
