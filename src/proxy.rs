@@ -8,6 +8,7 @@
 
 pub mod capture;
 mod fallback;
+mod finish;
 pub mod guard;
 mod headers;
 pub mod respond;
@@ -396,29 +397,7 @@ impl ProxyHttp for Cutover {
                 .with_label_values(&[route, backend, kind])
                 .inc();
         }
-        if let (Some(snap), Some(id)) = (&ctx.snap, &ctx.route) {
-            // A request that fell back counts as a rust failure for the judge.
-            let (side, is_error) = match ctx.fallback {
-                Some(_) => (Side::Rust, true),
-                None => (
-                    ctx.side,
-                    status >= 500 || status == 0 || ctx.upstream_error.is_some(),
-                ),
-            };
-            self.guard
-                .record(snap, id, side, is_error, elapsed, Instant::now());
-            if let Some(p) = pending_shadow {
-                let failure = ctx.upstream_error.map(|k| {
-                    if k.contains("timeout") {
-                        crate::shadow::CaptureOutcome::Timeout
-                    } else {
-                        crate::shadow::CaptureOutcome::Error
-                    }
-                });
-                self.shadow
-                    .finish(p, session, snap, ctx.identity.as_ref(), failure, &self.rust);
-            }
-        }
+        finish::after_response(self, session, ctx, status, elapsed, pending_shadow);
         let head = session.req_header();
         tracing::info!(
             target: "cutover::access",
