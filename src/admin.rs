@@ -1,5 +1,5 @@
 //! The admin listener (its own port): `/metrics`, `/-/health`, `/-/ready`,
-//! `/-/config`. A Pingora `ServeHttp` app, so a graceful upgrade hands its
+//! `/-/config`, `/-/diffs?route=…` (recent shadow mismatches, redacted). A Pingora `ServeHttp` app, so a graceful upgrade hands its
 //! socket over like the proxy's. Never shows secrets.
 
 use std::sync::Arc;
@@ -21,6 +21,8 @@ pub struct Admin {
     pub caps: Arc<CapState>,
     /// Store fallbacks already exported as a counter.
     pub cap_fallbacks_seen: std::sync::atomic::AtomicU64,
+    /// Recent shadow mismatches, served at `/-/diffs?route=…`.
+    pub diffs: Arc<crate::shadow::DiffLog>,
 }
 
 #[async_trait]
@@ -42,6 +44,11 @@ impl ServeHttp for Admin {
                 let body = json!({ "status": "ready", "generation": snap.generation });
                 reply(200, "application/json", body.to_string().into_bytes())
             }
+            "/-/diffs" => {
+                let route = session.req_header().uri.query().and_then(route_param);
+                let body = self.diffs.to_json(route.as_deref());
+                reply(200, "application/json", body.to_string().into_bytes())
+            }
             "/-/config" => {
                 let body = config_json(&self.live.load());
                 reply(200, "application/json", body.to_string().into_bytes())
@@ -53,6 +60,15 @@ impl ServeHttp for Admin {
             ),
         }
     }
+}
+
+/// The `route` value of a query string (route ids need no decoding).
+fn route_param(query: &str) -> Option<String> {
+    query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("route="))
+        .filter(|r| !r.is_empty())
+        .map(str::to_string)
 }
 
 fn reply(status: u16, content_type: &str, body: Vec<u8>) -> Response<Vec<u8>> {

@@ -59,6 +59,8 @@ pub struct Config {
     pub routes: RouteTable,
     /// Flag per route id; a route with no flag file is served by next.
     pub flags: BTreeMap<RouteId, Flag>,
+    /// Shadow, fallback and guard settings of every route (defaults when unset).
+    pub route_shadow: BTreeMap<RouteId, shadow::RouteShadowConfig>,
     /// Validates credentials; rebuilt (with an empty cache) on every reload.
     pub authenticator: std::sync::Arc<crate::auth::Authenticator>,
     /// Cap store settings; the cap state itself outlives reloads.
@@ -96,6 +98,11 @@ impl Config {
 
     pub fn flag(&self, id: &RouteId) -> Option<&Flag> {
         self.flags.get(id)
+    }
+
+    /// A route's shadow, fallback and guard settings.
+    pub fn route_shadow(&self, id: &RouteId) -> Option<&shadow::RouteShadowConfig> {
+        self.route_shadow.get(id)
     }
 }
 

@@ -112,6 +112,10 @@ pub struct Flag {
     pub rule: Rule,
     /// The file it came from (for `cutover routes` and logs).
     pub source: PathBuf,
+    /// `shadow = { percent, noise_percent }`: copy requests to the other side.
+    pub shadow: Option<crate::shadow::ShadowFlag>,
+    /// SHA-256 of the file's text: a changed file clears a guard trip.
+    pub fingerprint: [u8; 32],
 }
 
 impl Flag {
@@ -124,12 +128,21 @@ impl Flag {
         }
     }
 
+    /// The flag's shadow percent, 0 when it does not shadow.
+    pub fn shadow_percent(&self) -> u8 {
+        self.shadow.map_or(0, |s| s.percent)
+    }
+
     pub fn describe(&self) -> String {
-        match &self.rule {
+        let rule = match &self.rule {
             Rule::Fixed(side) => side.as_str().to_string(),
             Rule::Canary { percent, sticky_by } => {
                 format!("canary {}% rust by {}", percent.get(), sticky_by.describe())
             }
+        };
+        match self.shadow {
+            Some(s) if s.percent > 0 => format!("{rule}, shadow {}%", s.percent),
+            _ => rule,
         }
     }
 }

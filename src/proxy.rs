@@ -8,8 +8,12 @@
 
 pub mod caps;
 pub mod capture;
+mod fallback;
+mod finish;
+pub mod guard;
 mod headers;
 pub mod respond;
+pub mod shadow;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -37,6 +41,10 @@ pub struct Cutover {
     pub rust: crate::app::Embedded,
     /// Retry-storm cap state (outlives reloads).
     pub caps: Arc<caps::CapState>,
+    /// Shadow copies, their bounds and the diff log.
+    pub shadow: Arc<shadow::ShadowState>,
+    /// The judge, the trip latch and the fallback budget.
+    pub guard: Arc<guard::GuardState>,
 }
 
 /// Per-request state.
@@ -57,8 +65,12 @@ pub struct Ctx {
     identity: Option<Identity>,
     /// Path and query for next when cutover rewrote it (`?token=` removed).
     next_path: Option<String>,
-    /// Cap permit, collapse leadership, captured answer.
+    /// Cap permit, collapse leadership, the answer to share.
     cap: caps::CapCtx,
+    /// A shadow copy to send once the response is done.
+    shadow: Option<Box<shadow::Pending>>,
+    /// Why a failed rust request was retried on next (`x-cutover-fallback`).
+    fallback: Option<&'static str>,
 }
 
 impl Ctx {
@@ -86,6 +98,8 @@ impl ProxyHttp for Cutover {
             identity: None,
             next_path: None,
             cap: caps::CapCtx::default(),
+            shadow: None,
+            fallback: None,
         }
     }
 
@@ -175,22 +189,24 @@ impl ProxyHttp for Cutover {
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or(client_ip.as_str()),
         });
-        if ctx.side == Side::Rust {
-            ctx.rust_path = m
-                .rust_path_and_query(query.as_deref())
-                .or_else(|| ctx.next_path.clone());
-        }
-        let embedded_target = (ctx.side == Side::Rust && matches!(cfg.rust, RustBackend::Embedded))
-            .then(|| {
-                ctx.rust_path.clone().unwrap_or_else(|| {
-                    head.uri
-                        .path_and_query()
-                        .map_or("/", |p| p.as_str())
-                        .to_string()
-                })
-            });
-        let extra = response_headers(&snap, route.id.as_str(), ctx.side);
+        ctx.side = self.guard.hold(cfg, &route.id, ctx.side);
+        self.guard.count_request(cfg, &route.id, Instant::now());
+        let original = head.uri.path_and_query().map_or("/", |p| p.as_str());
+        let next_target = ctx
+            .next_path
+            .clone()
+            .unwrap_or_else(|| original.to_string());
+        let rust_target = m.rust_path_and_query(query.as_deref());
+        ctx.shadow = self.shadow.begin(
+            session,
+            &snap,
+            route,
+            ctx.side,
+            next_target,
+            rust_target.clone(),
+        );
 
+        // Retry-storm caps, keyed on the verified identity.
         if let Some(policy) = &route.cap {
             let client_ip = session
                 .client_addr()
@@ -198,6 +214,7 @@ impl ProxyHttp for Cutover {
                 .map_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), |a| {
                     a.ip()
                 });
+            let extra = response_headers(&snap, route.id.as_str(), ctx.side);
             let input = caps::Inputs {
                 route: route.id.as_str(),
                 policy,
@@ -209,25 +226,63 @@ impl ProxyHttp for Cutover {
                 caps::admit(&self.caps, &self.metrics, session, &mut ctx.cap, input).await?
             {
                 ctx.local_status = Some(status);
+                ctx.shadow = None;
                 return Ok(true);
             }
         }
 
-        if let Some(target) = embedded_target {
-            let mut extensions = http::Extensions::new();
-            if let Some(id) = &ctx.identity {
-                extensions.insert(id.clone());
+        let head = session.req_header();
+        if ctx.side == Side::Rust {
+            ctx.rust_path = rust_target.or_else(|| ctx.next_path.clone());
+            if matches!(cfg.rust, RustBackend::Embedded) {
+                let target = ctx.rust_path.clone().unwrap_or_else(|| {
+                    head.uri
+                        .path_and_query()
+                        .map_or("/", |p| p.as_str())
+                        .to_string()
+                });
+                let mut ext = http::Extensions::new();
+                if let Some(id) = &ctx.identity {
+                    ext.insert(id.clone());
+                }
+                let extra = response_headers(&snap, route.id.as_str(), Side::Rust);
+                let replayable = shadow::request_body_len(head) == Some(0);
+                let method = head.method.clone();
+                let mut decline = |status: u16| {
+                    status >= 500
+                        && self.guard.try_fallback(
+                            cfg,
+                            &route.id,
+                            fallback::Attempt {
+                                method: &method,
+                                failure: crate::fallback::Failure::Status5xx,
+                                response_started: false,
+                                body_replayable: replayable,
+                            },
+                            Instant::now(),
+                        ) == Some(crate::fallback::FallbackResult::Taken)
+                };
+                let hooks = backend::embedded::Hooks {
+                    capture: ctx.shadow.as_mut().map(|p| &mut p.capture),
+                    decline: Some(&mut decline),
+                    prefetched: ctx.cap.body.take(),
+                    answer: ctx.cap.capture.as_mut(),
+                };
+                let served =
+                    backend::embedded::serve_with(session, &self.rust, &target, ext, &extra, hooks)
+                        .await?;
+                match served {
+                    backend::embedded::Served::Written(status) => {
+                        ctx.local_status = Some(status);
+                        return Ok(true);
+                    }
+                    backend::embedded::Served::Declined(_) => {
+                        ctx.side = Side::Next;
+                        ctx.fallback = Some(fallback::label(crate::fallback::Failure::Status5xx));
+                        ctx.shadow = None;
+                    }
+                }
             }
-            let call = backend::embedded::Call {
-                path_and_query: &target,
-                extensions,
-                extra_headers: &extra,
-                prefetched: ctx.cap.body.take(),
-                capture: ctx.cap.capture.as_mut(),
-            };
-            let status = backend::embedded::serve(session, &self.rust, call).await?;
-            ctx.local_status = Some(status);
-            return Ok(true);
         }
         Ok(false)
     }
@@ -278,13 +333,19 @@ impl ProxyHttp for Cutover {
         resp: &mut ResponseHeader,
         ctx: &mut Ctx,
     ) -> Result<()> {
-        if let Some(c) = ctx.cap.capture.as_mut() {
-            c.head(resp.status.as_u16(), &resp.headers);
+        if let Some(a) = ctx.cap.capture.as_mut() {
+            a.head(resp.status.as_u16(), &resp.headers);
         }
         if let Some(snap) = &ctx.snap {
             for (name, value) in response_headers(snap, ctx.route_label(), ctx.side) {
                 resp.insert_header(name, value)?;
             }
+        }
+        if let Some(why) = ctx.fallback {
+            resp.insert_header(crate::fallback::FALLBACK_HEADER, why)?;
+        }
+        if let Some(p) = ctx.shadow.as_mut() {
+            p.capture.head(resp.status.as_u16(), resp.headers.iter());
         }
         Ok(())
     }
@@ -296,15 +357,52 @@ impl ProxyHttp for Cutover {
         end_of_stream: bool,
         ctx: &mut Ctx,
     ) -> Result<Option<std::time::Duration>> {
-        if let Some(c) = ctx.cap.capture.as_mut() {
-            if let Some(b) = body {
-                c.body(b);
+        if let (Some(p), Some(b)) = (ctx.shadow.as_mut(), body.as_ref()) {
+            p.capture.body(b);
+        }
+        if let Some(a) = ctx.cap.capture.as_mut() {
+            if let Some(b) = body.as_ref() {
+                a.body(b);
             }
             if end_of_stream {
-                c.finish();
+                a.finish();
             }
         }
         Ok(None)
+    }
+
+    fn fail_to_connect(
+        &self,
+        session: &mut Session,
+        _peer: &HttpPeer,
+        ctx: &mut Ctx,
+        mut e: Box<Error>,
+    ) -> Box<Error> {
+        if fallback::retry_on_next(self, session, ctx, &e) {
+            e.set_retry(true);
+        }
+        e
+    }
+
+    fn error_while_proxy(
+        &self,
+        peer: &HttpPeer,
+        session: &mut Session,
+        e: Box<Error>,
+        ctx: &mut Ctx,
+        client_reused: bool,
+    ) -> Box<Error> {
+        let mut e = e.more_context(format!("Peer: {peer}"));
+        if !session.req_header().method.is_idempotent() || session.as_ref().retry_buffer_truncated()
+        {
+            e.set_retry(false);
+        } else {
+            e.retry.decide_reuse(client_reused);
+        }
+        if fallback::retry_on_next(self, session, ctx, &e) {
+            e.set_retry(true);
+        }
+        e
     }
 
     async fn fail_to_proxy(&self, session: &mut Session, e: &Error, ctx: &mut Ctx) -> FailToProxy {
@@ -321,6 +419,7 @@ impl ProxyHttp for Cutover {
     }
 
     async fn logging(&self, session: &mut Session, e: Option<&Error>, ctx: &mut Ctx) {
+        let pending_shadow = ctx.shadow.take();
         let status = ctx
             .local_status
             .or_else(|| session.response_written().map(|r| r.status.as_u16()))
@@ -344,6 +443,7 @@ impl ProxyHttp for Cutover {
                 .with_label_values(&[route, backend, kind])
                 .inc();
         }
+        finish::after_response(self, session, ctx, status, elapsed, pending_shadow);
         let head = session.req_header();
         tracing::info!(
             target: "cutover::access",
@@ -376,7 +476,7 @@ fn response_headers<'a>(
     }
 }
 
-fn unix_now() -> u64 {
+pub(crate) fn unix_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())

@@ -70,7 +70,12 @@ pub struct Reloader {
     metrics: Arc<Metrics>,
     /// Hash of the last content that failed, so a bad file counts once.
     last_bad: Mutex<Option<[u8; 32]>>,
+    /// Called with every snapshot installed (and the first one).
+    hooks: Vec<SnapshotHook>,
 }
+
+/// Work to do on each new snapshot (e.g. export per-route gauges).
+pub type SnapshotHook = Arc<dyn Fn(&Snapshot) + Send + Sync>;
 
 impl Reloader {
     pub fn new(routes_path: &Path, live: Arc<Live>, metrics: Arc<Metrics>) -> Reloader {
@@ -79,9 +84,17 @@ impl Reloader {
             live,
             metrics,
             last_bad: Mutex::new(None),
+            hooks: Vec::new(),
         };
         r.publish(&r.live.load());
         r
+    }
+
+    /// Adds a hook, run now on the current snapshot and on every reload.
+    pub fn with_hook(mut self, hook: SnapshotHook) -> Reloader {
+        hook(&self.live.load());
+        self.hooks.push(hook);
+        self
     }
 
     /// Check the files once; reload if their content changed.
@@ -136,6 +149,9 @@ impl Reloader {
 
     /// Export the snapshot's gauges.
     fn publish(&self, snap: &Snapshot) {
+        for hook in &self.hooks {
+            hook(snap);
+        }
         let m = &self.metrics;
         m.generation.set(snap.generation as i64);
         let now = SystemTime::now()

@@ -64,11 +64,17 @@ pub fn build(
     let caps = Arc::new(CapState::new(crate::cap::Caps::new(
         live.load().config.caps.clone(),
     )));
+    let shadow = Arc::new(crate::proxy::shadow::ShadowState::new(metrics.clone()));
+    let guard = Arc::new(crate::proxy::guard::GuardState::new(metrics.clone()));
+    let hook = guard.clone();
+    let reloader = reloader.with_hook(Arc::new(move |snap| hook.on_snapshot(snap)));
     let cutover = Cutover {
         live: live.clone(),
         metrics: metrics.clone(),
         rust,
         caps: caps.clone(),
+        shadow: shadow.clone(),
+        guard,
     };
     let mut proxy = pingora::proxy::http_proxy_service_with_name(
         &server.configuration,
@@ -83,6 +89,7 @@ pub fn build(
             metrics: metrics.clone(),
             caps,
             cap_fallbacks_seen: Default::default(),
+            diffs: shadow.diffs.clone(),
         },
     );
     admin.add_tcp(&admin_bind);

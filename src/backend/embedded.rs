@@ -11,8 +11,6 @@ use pingora::http::ResponseHeader;
 use pingora::proxy::Session;
 use tower::ServiceExt;
 
-use crate::proxy::capture::Capture;
-
 /// Request body chunks in flight between the session and the handler.
 const BODY_CHANNEL_DEPTH: usize = 8;
 
@@ -27,34 +25,61 @@ const HOP_BY_HOP: [&str; 7] = [
     "upgrade",
 ];
 
-/// One request for the embedded handlers.
-pub struct Call<'a> {
-    /// URI for the handler (the rust-side path and query).
-    pub path_and_query: &'a str,
-    /// Typed request extensions (the verified identity).
-    pub extensions: http::Extensions,
-    /// Response headers added by the proxy.
-    pub extra_headers: &'a [(&'static str, &'a str)],
-    /// The request body when cutover already read it (caps read auth forms).
-    pub prefetched: Option<Bytes>,
-    /// Where to keep a copy of the response, if wanted.
-    pub capture: Option<&'a mut Capture>,
-}
-
-/// Run the embedded router on the request in `session` and write its
-/// response. Returns the status.
+/// Run `router` on the request in `session` (with `path_and_query` as its
+/// URI and `extensions` attached) and write its response. Returns the status.
 pub async fn serve(
     session: &mut Session,
     rust: &crate::app::Embedded,
-    call: Call<'_>,
+    path_and_query: &str,
+    extensions: http::Extensions,
+    extra_headers: &[(&'static str, &str)],
 ) -> pingora::Result<u16> {
-    let Call {
+    let hooks = Hooks::default();
+    match serve_with(
+        session,
+        rust,
         path_and_query,
         extensions,
         extra_headers,
-        prefetched,
-        mut capture,
-    } = call;
+        hooks,
+    )
+    .await?
+    {
+        Served::Written(s) | Served::Declined(s) => Ok(s),
+    }
+}
+
+/// Optional extras of [`serve_with`].
+#[derive(Default)]
+pub struct Hooks<'a> {
+    /// Tee of the response as written (for the shadow comparison).
+    pub capture: Option<&'a mut crate::proxy::capture::Capture>,
+    /// Asked with the handler's status before anything is written: `true`
+    /// leaves the response unwritten (the caller falls back to next).
+    pub decline: Option<&'a mut (dyn FnMut(u16) -> bool + Send)>,
+    /// The request body when cutover already read it (caps read auth forms).
+    pub prefetched: Option<Bytes>,
+    /// Whole-or-nothing copy for a collapsed leader's followers.
+    pub answer: Option<&'a mut crate::proxy::caps::AnswerCapture>,
+}
+
+/// What [`serve_with`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Served {
+    Written(u16),
+    /// `decline` said so: nothing was written.
+    Declined(u16),
+}
+
+/// [`serve`] with a response capture and a chance to decline a status.
+pub async fn serve_with(
+    session: &mut Session,
+    rust: &crate::app::Embedded,
+    path_and_query: &str,
+    extensions: http::Extensions,
+    extra_headers: &[(&'static str, &str)],
+    mut hooks: Hooks<'_>,
+) -> pingora::Result<Served> {
     let head = session.req_header();
     let mut builder = http::Request::builder()
         .method(head.method.clone())
@@ -81,7 +106,7 @@ pub async fn serve(
         .runtime
         .spawn(async move { svc.oneshot(request).await });
     let mut feed = Some(tx);
-    if let Some(body) = prefetched {
+    if let Some(body) = hooks.prefetched.take() {
         // Already read whole: hand it over and close the body.
         let _ = feed.as_ref().map(|tx| tx.try_send(Ok(body)));
         feed = None;
@@ -112,6 +137,17 @@ pub async fn serve(
 
     let (parts, mut body) = response.into_parts();
     let status = parts.status.as_u16();
+    if let Some(decline) = hooks.decline.as_mut()
+        && decline(status)
+    {
+        return Ok(Served::Declined(status));
+    }
+    if let Some(c) = hooks.capture.as_mut() {
+        c.head(status, parts.headers.iter());
+    }
+    if let Some(a) = hooks.answer.as_mut() {
+        a.head(status, &parts.headers);
+    }
     let mut header = ResponseHeader::build(
         parts.status,
         Some(parts.headers.len() + extra_headers.len() + 1),
@@ -132,15 +168,12 @@ pub async fn serve(
         }
     }
     let eos = no_body || http_body::Body::is_end_stream(&body);
-    if let Some(c) = capture.as_deref_mut() {
-        c.head(status, &parts.headers);
-    }
     session.write_response_header(Box::new(header), eos).await?;
     if eos {
-        if let Some(c) = capture {
-            c.finish();
+        if let Some(a) = hooks.answer {
+            a.finish();
         }
-        return Ok(status);
+        return Ok(Served::Written(status));
     }
 
     // Phase 2: stream the response, still feeding any request body left.
@@ -151,8 +184,11 @@ pub async fn serve(
                     if let Ok(data) = frame.into_data()
                         && !data.is_empty()
                     {
-                        if let Some(c) = capture.as_deref_mut() {
+                        if let Some(c) = hooks.capture.as_mut() {
                             c.body(&data);
+                        }
+                        if let Some(a) = hooks.answer.as_mut() {
+                            a.body(&data);
                         }
                         session.write_response_body(Some(data), false).await?;
                     }
@@ -172,10 +208,10 @@ pub async fn serve(
         }
     }
     session.write_response_body(None, true).await?;
-    if let Some(c) = capture {
-        c.finish();
+    if let Some(a) = hooks.answer {
+        a.finish();
     }
-    Ok(status)
+    Ok(Served::Written(status))
 }
 
 async fn forward_chunk(

@@ -4,6 +4,8 @@
 //! backend = "rust"                                   # or "next"
 //! # or, instead of backend:
 //! canary = { percent = 10, sticky_by = "user" }      # percent of clients on rust
+//! # optional, beside either (alone it means backend = "next"):
+//! shadow = { percent = 10, noise_percent = 10 }      # copy to the other side, compare
 //! ```
 
 use std::path::Path;
@@ -21,6 +23,7 @@ struct RawFlag {
     route: Option<Spanned<String>>,
     backend: Option<Spanned<String>>,
     canary: Option<Spanned<RawCanary>>,
+    shadow: Option<Spanned<super::shadow::RawShadowFlag>>,
 }
 
 #[derive(Deserialize)]
@@ -37,6 +40,7 @@ pub fn parse(path: &Path, text: &str, routes: &RouteTable) -> Result<(RouteId, F
         route,
         backend,
         canary,
+        shadow,
     } = raw;
     let at = |pos: usize, msg: String| ConfigError::at_offset(path, text, pos, msg);
 
@@ -74,10 +78,11 @@ pub fn parse(path: &Path, text: &str, routes: &RouteTable) -> Result<(RouteId, F
                 "both backend and canary are set: keep `backend` for all traffic, or `canary` for a share".into(),
             ));
         }
+        (None, None) if shadow.is_some() => Rule::Fixed(Side::Next),
         (None, None) => {
             return Err(at(
                 0,
-                "no `backend` or `canary`: write backend = \"next\" or \"rust\"".into(),
+                "no `backend`, `canary` or `shadow`: write backend = \"next\" or \"rust\"".into(),
             ));
         }
         (Some(b), None) => match b.get_ref().as_str() {
@@ -108,11 +113,26 @@ pub fn parse(path: &Path, text: &str, routes: &RouteTable) -> Result<(RouteId, F
             }
         }
     };
+    let shadow = match shadow {
+        None => None,
+        Some(sh) => {
+            let pos = sh.span().start;
+            let flag = crate::shadow::ShadowFlag::try_from(sh.into_inner())
+                .map_err(|e| at(pos, format!("route `{id}`: {e}")))?;
+            Some(flag)
+        }
+    };
+    let fingerprint = {
+        use sha2::{Digest, Sha256};
+        Sha256::digest(text.as_bytes()).into()
+    };
     Ok((
         id,
         Flag {
             rule,
             source: path.to_path_buf(),
+            shadow,
+            fingerprint,
         },
     ))
 }

@@ -66,6 +66,12 @@ struct RawRoute {
     schemes: Option<Spanned<Vec<String>>>,
     query_token: Option<bool>,
     cap: Option<Spanned<super::cap::RawCap>>,
+    shadow_writes: Option<Spanned<super::shadow::RawShadowWrites>>,
+    shadow_limits: Option<Spanned<super::shadow::RawShadowLimits>>,
+    compare: Option<Spanned<super::shadow::RawCompare>>,
+    fallback: Option<Spanned<super::shadow::RawFallbackTarget>>,
+    fallback_budget: Option<Spanned<super::shadow::RawFallbackBudget>>,
+    guard: Option<Spanned<super::shadow::RawGuard>>,
 }
 
 pub fn parse_routes(path: &Path, text: &str) -> Result<RawFile, ConfigError> {
@@ -194,6 +200,7 @@ pub fn build(path: &Path, text: &str, raw: RawFile) -> Result<Config, ConfigErro
     let mut seen = std::collections::HashSet::new();
     let mut auth_spans = Vec::new();
     let mut table = Vec::with_capacity(routes.len());
+    let mut route_shadow = std::collections::BTreeMap::new();
     for r in routes {
         let RawRoute {
             id,
@@ -205,8 +212,22 @@ pub fn build(path: &Path, text: &str, raw: RawFile) -> Result<Config, ConfigErro
             schemes,
             query_token,
             cap,
+            shadow_writes,
+            shadow_limits,
+            compare,
+            fallback,
+            fallback_budget,
+            guard,
         } = r;
         let id_span = id.span();
+        let shadow_keys = super::shadow::SpannedShadowKeys {
+            shadow_writes,
+            shadow_limits,
+            compare,
+            fallback,
+            fallback_budget,
+            guard,
+        };
         let route_id = RouteId::parse(id.get_ref()).map_err(|m| err(id_span.clone(), m))?;
         if !seen.insert(route_id.clone()) {
             return Err(err(
@@ -278,7 +299,7 @@ pub fn build(path: &Path, text: &str, raw: RawFile) -> Result<Config, ConfigErro
             .as_ref()
             .map(|a| a.span())
             .or_else(|| schemes.as_ref().map(|s| s.span()))
-            .unwrap_or(id_span);
+            .unwrap_or(id_span.clone());
         let auth = crate::auth::RouteAuth::try_from(crate::auth::RawRouteAuth {
             auth: route_auth.map(Spanned::into_inner),
             schemes: schemes.map(Spanned::into_inner),
@@ -294,6 +315,13 @@ pub fn build(path: &Path, text: &str, raw: RawFile) -> Result<Config, ConfigErro
                 Some(policy)
             }
         };
+        let shadow_cfg = shadow_keys.convert().map_err(|(span, m)| {
+            err(
+                span.unwrap_or(id_span.clone()),
+                format!("route `{route_id}`: {m}"),
+            )
+        })?;
+        route_shadow.insert(route_id.clone(), shadow_cfg);
         table.push(Route {
             id: route_id,
             pattern,
@@ -339,6 +367,7 @@ pub fn build(path: &Path, text: &str, raw: RawFile) -> Result<Config, ConfigErro
         rust,
         routes: RouteTable::new(table),
         flags: Default::default(),
+        route_shadow,
         content_hash: [0; 32],
     })
 }

@@ -11,7 +11,10 @@ use crate::shadow::{ComparePolicy, JsonPath, ShadowFlag, ShadowRoute, ShadowWrit
 use serde::Deserialize;
 use values::{MS, SEC, duration_in, int_in, out_of_range, percent_u8};
 
+mod spans;
 mod values;
+
+pub use spans::SpannedShadowKeys;
 
 pub use values::parse_duration;
 

@@ -151,3 +151,84 @@ fn content_hash_changes_with_any_flag_file() {
     assert_ne!(h1, h2);
     assert_eq!(h2, ConfigFiles::read(Path::new(&routes)).unwrap().hash);
 }
+
+#[test]
+fn shadow_route_keys_and_flag_load() {
+    let routes = format!(
+        "{ROUTES}shadow_writes = \"dry-run\"\ncompare = {{ ignore = [\"/id\"] }}\nfallback = \"next\"\nguard = {{ min_requests = 10 }}\n"
+    );
+    let cfg = load(
+        &routes,
+        &[(
+            "realtime-auth.toml",
+            "shadow = { percent = 10, noise_percent = 5 }\n",
+        )],
+    )
+    .unwrap();
+    let id = RouteId::parse("realtime-auth").unwrap();
+    let flag = cfg.flag(&id).unwrap();
+    assert_eq!(
+        flag.rule,
+        Rule::Fixed(Side::Next),
+        "shadow alone means next"
+    );
+    assert_eq!(flag.shadow_percent(), 10);
+    let rs = cfg.route_shadow(&id).unwrap();
+    assert_eq!(rs.shadow.writes, crate::shadow::ShadowWrites::DryRun);
+    assert!(rs.fallback.is_some());
+    assert_eq!(rs.guard.map(|g| g.min_requests), Some(10));
+}
+
+#[test]
+fn bad_guard_value_names_file_line_route_and_fix() {
+    let routes = format!("{ROUTES}guard = {{ max_p99_ratio = 0.5 }}\n");
+    let e = message(load(&routes, &[]).unwrap_err());
+    assert!(
+        e.starts_with("routes.toml:17: route `realtime-auth`: guard.max_p99_ratio = 0.5"),
+        "{e}"
+    );
+    assert!(e.contains("use a factor such as 1.5"), "{e}");
+}
+
+#[test]
+fn fallback_budget_without_fallback_is_rejected_at_its_line() {
+    let routes = format!("{ROUTES}\nfallback_budget = {{ ratio = 0.1 }}\n");
+    let e = message(load(&routes, &[]).unwrap_err());
+    assert!(
+        e.starts_with("routes.toml:18: route `realtime-auth`: fallback_budget"),
+        "{e}"
+    );
+}
+
+#[test]
+fn bad_shadow_percent_in_a_flag_file_names_its_line() {
+    let e = message(
+        load(
+            ROUTES,
+            &[(
+                "realtime-auth.toml",
+                "backend = \"rust\"\nshadow = { percent = 120 }\n",
+            )],
+        )
+        .unwrap_err(),
+    );
+    assert!(
+        e.starts_with("realtime-auth.toml:2: route `realtime-auth`: shadow.percent = 120 is out of range 0..=100"),
+        "{e}"
+    );
+}
+
+#[test]
+fn flag_fingerprint_follows_the_file_content() {
+    let a = load(ROUTES, &[("realtime-auth.toml", "backend = \"rust\"\n")]).unwrap();
+    let b = load(
+        ROUTES,
+        &[("realtime-auth.toml", "# edited\nbackend = \"rust\"\n")],
+    )
+    .unwrap();
+    let id = RouteId::parse("realtime-auth").unwrap();
+    assert_ne!(
+        a.flag(&id).unwrap().fingerprint,
+        b.flag(&id).unwrap().fingerprint
+    );
+}

@@ -7,6 +7,8 @@ fn canary(p: i64) -> Flag {
             sticky_by: StickyBy::User,
         },
         source: "flags/x.toml".into(),
+        shadow: None,
+        fingerprint: [0; 32],
     }
 }
 

@@ -12,13 +12,15 @@ use bytes::{Bytes, BytesMut};
 use pingora::proxy::Session;
 use tokio::sync::oneshot;
 
-use super::capture::Capture;
+mod answer;
+
 use super::respond;
 use crate::cap::{
     CapPolicy, Caps, ClientKey, CollapseKey, CollapseRole, Collapser, Permit, Rejection,
 };
 use crate::identity::Identity;
 use crate::metrics::Metrics;
+pub use answer::AnswerCapture;
 
 /// Largest request body read to find `socket_id` / `channel_name` (what
 /// Pingora can replay to the upstream afterwards).
@@ -69,7 +71,7 @@ pub struct CapCtx {
     pub permit: Option<Permit>,
     /// Set when this request leads a collapsed group: its answer goes here.
     pub leader: Option<oneshot::Sender<Shared>>,
-    pub capture: Option<Capture>,
+    pub capture: Option<AnswerCapture>,
     /// The request body read to find the channel (replayed to the backend).
     pub body: Option<Bytes>,
 }
@@ -82,7 +84,7 @@ impl CapCtx {
         if completed && let Some(c) = self.capture.as_mut() {
             c.finish();
         }
-        let answer = self.capture.as_mut().and_then(Capture::take);
+        let answer = self.capture.as_mut().and_then(AnswerCapture::take);
         let shared = match answer {
             Some((status, headers, body)) => {
                 let a = Arc::new(Answer {
@@ -202,7 +204,7 @@ pub async fn admit(
         biased;
         Ok(()) = lead_rx => {
             cctx.leader = Some(done_tx);
-            cctx.capture = Some(Capture::new(MAX_SHARED_BYTES));
+            cctx.capture = Some(AnswerCapture::new(MAX_SHARED_BYTES));
             backend_slot(state, metrics, session, cctx, route, policy, now).await
         }
         joined = &mut group => {

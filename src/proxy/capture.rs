@@ -1,61 +1,70 @@
-//! A bounded copy of a response as it streams to the client, for sharing a
-//! collapsed answer (and comparing shadowed ones).
+//! Capturing a response for the shadow comparison while it streams to the
+//! client: status and headers, then body bytes up to a cap. Never delays or
+//! changes what the client gets. Used by the proxy's response filters and by
+//! the embedded adapter; turns into a [`crate::shadow::Captured`].
 
 use bytes::{Bytes, BytesMut};
 
-/// Status, headers and up to `limit` body bytes of one response.
-#[derive(Debug)]
+use crate::shadow::{CaptureOutcome, Captured};
+
+/// One response being captured (at most `cap` body bytes kept).
+#[derive(Default)]
 pub struct Capture {
-    pub status: u16,
-    pub headers: http::HeaderMap,
+    cap: usize,
+    status: Option<u16>,
+    headers: Vec<(String, String)>,
     body: BytesMut,
-    limit: usize,
-    /// More than `limit` bytes went by: the copy is incomplete.
-    pub truncated: bool,
-    pub complete: bool,
+    truncated: bool,
 }
 
 impl Capture {
-    pub fn new(limit: usize) -> Capture {
+    pub fn new(cap: usize) -> Capture {
         Capture {
-            status: 0,
-            headers: http::HeaderMap::new(),
-            body: BytesMut::new(),
-            limit,
-            truncated: false,
-            complete: false,
+            cap,
+            ..Capture::default()
         }
     }
 
-    pub fn head(&mut self, status: u16, headers: &http::HeaderMap) {
-        self.status = status;
-        self.headers = headers.clone();
+    /// Records the status and headers (names lowercase, values as text).
+    pub fn head<'a>(
+        &mut self,
+        status: u16,
+        headers: impl Iterator<Item = (&'a http::HeaderName, &'a http::HeaderValue)>,
+    ) {
+        self.status = Some(status);
+        self.headers = headers
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
     }
 
+    /// Appends a body chunk, keeping at most the cap.
     pub fn body(&mut self, chunk: &[u8]) {
-        if self.truncated {
-            return;
-        }
-        if self.body.len() + chunk.len() > self.limit {
+        let room = self.cap.saturating_sub(self.body.len());
+        if chunk.len() > room {
             self.truncated = true;
-            self.body.clear();
-            return;
         }
-        self.body.extend_from_slice(chunk);
+        self.body.extend_from_slice(&chunk[..chunk.len().min(room)]);
     }
 
-    pub fn finish(&mut self) {
-        self.complete = true;
-    }
-
-    /// The whole response, if it was captured completely.
-    pub fn take(&mut self) -> Option<(u16, http::HeaderMap, Bytes)> {
-        (self.complete && !self.truncated && self.status != 0).then(|| {
-            (
-                self.status,
-                std::mem::take(&mut self.headers),
-                std::mem::take(&mut self.body).freeze(),
-            )
-        })
+    /// The captured response; `failure` when the side produced none.
+    pub fn finish(self, failure: Option<CaptureOutcome>) -> Captured {
+        match (self.status, failure) {
+            (Some(status), None) => Captured {
+                status,
+                headers: self.headers,
+                body: Bytes::from(self.body),
+                truncated: self.truncated,
+                outcome: CaptureOutcome::Ok,
+            },
+            (_, f) => Captured::failed(f.unwrap_or(CaptureOutcome::Error)),
+        }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -11,5 +11,6 @@ mod failures;
 #[allow(dead_code)]
 mod mint;
 mod routing;
+mod shadow;
 mod streams;
 mod support;

@@ -24,6 +24,8 @@ pub struct Upstream {
     pub hits: Arc<AtomicU64>,
     /// Calls to the Pusher-style auth endpoint.
     pub auth_hits: Arc<AtomicU64>,
+    /// Requests that carried `x-cutover-shadow: 1`.
+    pub shadow_hits: Arc<AtomicU64>,
     _task: tokio::task::JoinHandle<()>,
 }
 
@@ -32,6 +34,7 @@ struct UpState {
     name: &'static str,
     hits: Arc<AtomicU64>,
     auth_hits: Arc<AtomicU64>,
+    shadow_hits: Arc<AtomicU64>,
     sse_gate: Arc<tokio::sync::Notify>,
 }
 
@@ -47,10 +50,12 @@ impl Upstream {
     ) -> Upstream {
         let hits = Arc::new(AtomicU64::new(0));
         let auth_hits = Arc::new(AtomicU64::new(0));
+        let shadow_hits = Arc::new(AtomicU64::new(0));
         let state = UpState {
             name,
             hits: hits.clone(),
             auth_hits: auth_hits.clone(),
+            shadow_hits: shadow_hits.clone(),
             sse_gate,
         };
         let app = Router::new()
@@ -61,6 +66,7 @@ impl Upstream {
             .route("/slow/{ms}", get(slow))
             .route("/cookies", get(cookies))
             .route("/api/chat/realtime/auth", post(channel_auth))
+            .route("/differ/{case}", any(differ))
             .fallback(any(echo))
             .with_state(state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -72,6 +78,7 @@ impl Upstream {
             addr,
             hits,
             auth_hits,
+            shadow_hits,
             _task: task,
         }
     }
@@ -125,6 +132,56 @@ async fn channel_auth(State(s): State<UpState>, body: String) -> Response {
         body.to_string(),
     )
         .into_response()
+}
+
+/// Answers that differ between "next" and "rust" on purpose, by case:
+/// `same`, `field` (a changed field), `random` (a random id on every call),
+/// `flaky` (rust: 500 on every other request), `auth` (rust: 401), `slow`
+/// (rust: 400 ms late), `fail` (rust: always 500), `write` (counts
+/// `x-cutover-shadow: 1`, answers with the body length).
+async fn differ(
+    State(s): State<UpState>,
+    axum::extract::Path(case): axum::extract::Path<String>,
+    headers: HeaderMap,
+    body: bytes::Bytes,
+) -> Response {
+    let rust = s.name == "rust";
+    let n = s.hits.fetch_add(1, Ordering::Relaxed);
+    let json = |status: u16, v: serde_json::Value| {
+        (
+            StatusCode::from_u16(status).unwrap(),
+            [("content-type", "application/json")],
+            v.to_string(),
+        )
+            .into_response()
+    };
+    match case.as_str() {
+        "same" => json(200, serde_json::json!({"ok": true, "items": [1, 2]})),
+        "field" => json(
+            200,
+            serde_json::json!({"greeting": if rust { "hi" } else { "hello" }, "n": 1}),
+        ),
+        "random" => json(
+            200,
+            serde_json::json!({"id": rand::random::<u64>(), "v": 1}),
+        ),
+        "flaky" if rust && n % 2 == 0 => json(500, serde_json::json!({"error": "boom"})),
+        "auth" if rust => json(401, serde_json::json!({"error": "unauthorized"})),
+        "fail" if rust => json(500, serde_json::json!({"error": "boom"})),
+        "slow" => {
+            if rust {
+                tokio::time::sleep(Duration::from_millis(400)).await;
+            }
+            json(200, serde_json::json!({"ok": true}))
+        }
+        "write" => {
+            if headers.get("x-cutover-shadow").is_some_and(|v| v == "1") {
+                s.shadow_hits.fetch_add(1, Ordering::Relaxed);
+            }
+            json(200, serde_json::json!({"ok": true, "len": body.len()}))
+        }
+        _ => json(200, serde_json::json!({"ok": true})),
+    }
 }
 
 async fn sse(State(s): State<UpState>) -> Response {
