@@ -172,6 +172,19 @@ impl Reloader {
             m.canary_percent
                 .with_label_values(&[id])
                 .set(f64::from(pct));
+            // Known series start at 0, so dashboards see them before the first event.
+            if route.cap.is_some() {
+                for reason in ["client_rate", "channel_rate", "inflight", "breaker"] {
+                    m.cap_rejections.with_label_values(&[id, reason]);
+                }
+                m.cap_collapsed.with_label_values(&[id]);
+                m.cap_cache_hits.with_label_values(&[id]);
+                m.inflight.with_label_values(&[id]);
+                m.breaker_state.with_label_values(&[id]);
+            }
+        }
+        if matches!(snap.config.caps.store, crate::cap::CapStore::Redis(_)) {
+            m.cap_store_fallbacks.with_label_values(&["redis"]);
         }
     }
 }
