@@ -109,7 +109,11 @@ pub async fn run(name: &str, stack: &Stack, relay: &Relay, creds: &Creds) -> Run
     for e in relay.sent() {
         raw_events
             .push(json!({"side": name, "channel": e.channel, "name": e.name, "data": e.data}));
-        if e.answer != (200, "{}".to_owned()) {
+        // Soketi 1.6 answers `{"ok":true}`; a bad signature is 200 with a code >= 400.
+        let code = serde_json::from_str::<Value>(&e.answer.1)
+            .ok()
+            .and_then(|v| v["code"].as_u64());
+        if e.answer.0 != 200 || code.is_some_and(|c| c >= 400) {
             rejected.push(format!(
                 "{} {}: soketi said {} {}",
                 e.channel, e.name, e.answer.0, e.answer.1

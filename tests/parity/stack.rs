@@ -53,12 +53,13 @@ impl Side {
     }
 }
 
+/// Fields drop in order: cutover and Next go before their database.
 pub struct Stack {
-    pub db: TestDb,
+    pub cutover: Cutover,
     /// Kept for its lifetime: the Next process is killed on drop.
     pub _next: LegacyNext,
     pub cfg: ConfigDir,
-    pub cutover: Cutover,
+    pub db: TestDb,
 }
 
 /// routes.toml: the test's listeners and backends, then the shipped
