@@ -19,7 +19,7 @@ use crate::stack::{Side, Stack};
 
 const FLIPPED: &[&str] = &["user-thread-messages", "user-threads"];
 /// Sends answered by each phase's backend before the next flip.
-const PER_PHASE: usize = 15;
+const PER_PHASE: usize = 25;
 
 #[derive(Default)]
 struct Traffic {
@@ -267,5 +267,13 @@ async fn flipping_next_rust_next_under_traffic_fails_no_request_and_loses_no_mes
         counts.len(),
         sent.len(),
         "events for messages nobody sent: {counts:?}"
+    );
+    let by_side = |side: &str| sent.iter().filter(|s| s.2 == side).count();
+    eprintln!(
+        "flip under traffic: {} sends (next {}, rust {}), pages {pages:?}, {} events received once each",
+        sent.len(),
+        by_side("next"),
+        by_side("rust"),
+        counts.len()
     );
 }
