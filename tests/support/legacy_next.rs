@@ -1,6 +1,7 @@
 //! Runs the legacy Next.js app (`tests/legacy-next`) as a test fixture:
-//! `npm ci` and `next build` when missing, then `next start -p 0` on
-//! 127.0.0.1 with the given database and Pusher endpoint; killed on drop.
+//! `npm ci` and `next build` when missing or older than the app's sources
+//! (once per test binary), then `next start -p 0` on 127.0.0.1 with the given
+//! database and Pusher endpoint; killed on drop.
 
 #![allow(dead_code)]
 
@@ -10,6 +11,12 @@ use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
+
+/// The `NEXTAUTH_SECRET` the app is started with (give cutover the same one).
+pub const NEXTAUTH_SECRET: &str = "legacy-next-test-secret";
+
+/// One `npm ci` / `next build` per test binary, however many tests start the app.
+static BUILD: tokio::sync::Mutex<bool> = tokio::sync::Mutex::const_new(false);
 
 pub struct LegacyNext {
     pub base_url: String,
@@ -34,15 +41,44 @@ async fn run(program: &str, args: &[&str]) {
     );
 }
 
-/// `npm ci` if `node_modules` is missing; `next build` if `.next/BUILD_ID` is.
+/// Newest modification time under `path` (files only).
+fn newest(path: &std::path::Path) -> Option<std::time::SystemTime> {
+    let meta = std::fs::metadata(path).ok()?;
+    if meta.is_file() {
+        return meta.modified().ok();
+    }
+    std::fs::read_dir(path)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| newest(&e.path()))
+        .max()
+}
+
+/// `npm ci` if `node_modules` is missing; `next build` if `.next/BUILD_ID` is
+/// missing or older than a file under `app/` or `lib/`.
 pub async fn ensure_built() {
+    let mut done = BUILD.lock().await;
+    if *done {
+        return;
+    }
     let dir = app_dir();
     if !dir.join("node_modules/next").exists() {
         run("npm", &["ci", "--no-audit", "--no-fund"]).await;
     }
-    if !dir.join(".next/BUILD_ID").exists() {
+    let built = std::fs::metadata(dir.join(".next/BUILD_ID")).and_then(|m| m.modified());
+    let sources = [newest(&dir.join("app")), newest(&dir.join("lib"))]
+        .into_iter()
+        .flatten()
+        .max();
+    let stale = match (built, sources) {
+        (Ok(b), Some(s)) => s > b,
+        (Ok(_), None) => false,
+        (Err(_), _) => true,
+    };
+    if stale {
         run("node", &["node_modules/next/dist/bin/next", "build"]).await;
     }
+    *done = true;
 }
 
 impl LegacyNext {
@@ -65,7 +101,7 @@ impl LegacyNext {
             .env("PUSHER_SECRET", super::harness::APP_SECRET)
             .env("PUSHER_HOST", "127.0.0.1")
             .env("PUSHER_PORT", pusher_port.to_string())
-            .env("NEXTAUTH_SECRET", "legacy-next-test-secret")
+            .env("NEXTAUTH_SECRET", NEXTAUTH_SECRET)
             .env("NEXTAUTH_URL", "http://127.0.0.1")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

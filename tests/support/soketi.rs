@@ -1,6 +1,7 @@
 //! A real Soketi 1.6.1 (Pusher protocol server) from `tests/realtime`
-//! (`npm ci` there when missing), on free ports, killed on drop; and a
-//! minimal Pusher-protocol WebSocket subscriber.
+//! (`npm ci` there when missing; the same node_modules hold pusher-js for
+//! subscribers), on free ports, killed on drop; and a minimal
+//! Pusher-protocol WebSocket subscriber.
 
 #![allow(dead_code)]
 
@@ -32,10 +33,10 @@ fn free_port() -> u16 {
 
 impl Soketi {
     pub async fn start(app_id: &str, key: &str, secret: &str) -> Soketi {
-        // Tests start Soketis in parallel: one `npm ci` at a time.
+        // Tests start Soketis in parallel: one install at a time.
         static INSTALL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
         let installing = INSTALL.lock().await;
-        if !dir().join("node_modules/@soketi/soketi").exists() {
+        if !dir().join("node_modules/pusher-js").exists() {
             // `npm install`, not `ci`: the lock lacks optional darwin/win32
             // builds this registry does not serve (the lock is not changed).
             let ok = Command::new("npm")

@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# GET and POST /api/chat/user-threads/th1/messages through cutover (release
+# build), with the route's flag on `next` (the legacy Next app, `next start`)
+# and on `rust` (the embedded handlers): same database, same Soketi, same
+# NextAuth session cookie, interleaved rounds (next, rust, next, rust, ...).
+#
+#   bench/messages.sh [rounds=3] [seconds=10] [connections=16]
+#
+# Needs: wrk, psql, PostgreSQL on 127.0.0.1:5432 (user postgres, trust), node
+# + npm (Next, Soketi, token minting; `npm ci` / `next build` done here when
+# missing). POST bodies get a unique clientMessageId per request (wrk Lua),
+# so every POST inserts a row and broadcasts an event, like a real send.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS=${1:-3}; SECS=${2:-10}; CONNS=${3:-16}
+ROOT=$PWD
+WORK=$(mktemp -d)
+DB=cutover_bench_$$
+PG="psql -h 127.0.0.1 -U postgres -v ON_ERROR_STOP=1 -q"
+cleanup() {
+  kill $(jobs -p) 2>/dev/null || true
+  wait 2>/dev/null || true
+  $PG -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+SOKETI=$(free_port); SOKETI_METRICS=$(free_port); NEXT=$(free_port); CUT=$(free_port); ADMIN=$(free_port)
+export NEXT_TELEMETRY_DISABLED=1
+
+cargo build --release --quiet
+for d in tests/legacy-next tests/realtime tests/tokens; do
+  [ -d "$d/node_modules" ] || (cd "$d" && npm ci --no-audit --no-fund --silent)
+done
+[ -f tests/legacy-next/.next/BUILD_ID ] || (cd tests/legacy-next && node node_modules/next/dist/bin/next build >/dev/null)
+
+# Database: migrated by cutover, seeded like the tests (tests/support/harness.rs)
+# plus 200 older messages in th1 so a page is full.
+$PG -d postgres -c "CREATE DATABASE $DB"
+export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB"
+target/release/cutover migrate >/dev/null
+$PG -d "$DB" <<'SQL'
+INSERT INTO "Tenant" ("id", "name", "chatbotEnabled") VALUES ('t1', 'Acme', true);
+INSERT INTO "User" ("id", "email", "name", "role") VALUES
+  ('u1', 'alice@example.com', 'Alice', 'USER'), ('u2', 'bob@example.com', 'Bob', 'USER');
+INSERT INTO "Membership" ("userId", "tenantId") VALUES ('u1', 't1'), ('u2', 't1');
+INSERT INTO "Thread" ("id", "tenantId", "title") VALUES ('th1', 't1', 'Alice & Bob');
+INSERT INTO "ThreadParticipant" ("threadId", "userId") VALUES ('th1', 'u1'), ('th1', 'u2');
+INSERT INTO "Message" ("threadId", "senderId", "body", "clientMessageId", "createdAt")
+  SELECT 'th1', CASE WHEN i % 2 = 0 THEN 'u1' ELSE 'u2' END, 'seed message ' || i, 'seed-' || i,
+         now() - interval '1 hour' + i * interval '1 second'
+  FROM generate_series(1, 200) AS i;
+SQL
+
+export PUSHER_APP_ID=bench-app PUSHER_KEY=bench-key PUSHER_SECRET=bench-secret
+export PUSHER_HOST=127.0.0.1 PUSHER_PORT=$SOKETI
+export NEXTAUTH_SECRET=bench-nextauth-secret-0123456789abcdef NEXTAUTH_URL=http://127.0.0.1:$CUT
+export CHATBOT_JWT_SECRET=bench-chatbot-secret-0123456789abcdef
+export CUTOVER_IDENTITY_KEY=bench-identity-key-0123456789abcdef0123
+
+(cd tests/realtime && SOKETI_DEFAULT_APP_ID=$PUSHER_APP_ID SOKETI_DEFAULT_APP_KEY=$PUSHER_KEY \
+  SOKETI_DEFAULT_APP_SECRET=$PUSHER_SECRET SOKETI_HOST=127.0.0.1 SOKETI_PORT=$SOKETI \
+  SOKETI_METRICS_SERVER_PORT=$SOKETI_METRICS exec node node_modules/@soketi/soketi/bin/server.js start) \
+  > "$WORK/soketi.log" 2>&1 &
+(cd tests/legacy-next && exec node node_modules/next/dist/bin/next start -p "$NEXT" -H 127.0.0.1) \
+  > "$WORK/next.log" 2>&1 &
+
+# cutover: the shipped [auth] and [[route]] tables, the bench's listeners and backends.
+mkdir -p "$WORK/cut/flags"
+{
+  cat <<TOML
+[server]
+listen = "127.0.0.1:$CUT"
+admin_listen = "127.0.0.1:$ADMIN"
+upgrade_sock = "$WORK/cut/upgrade.sock"
+pid_file = "$WORK/cut/cutover.pid"
+reload_interval_ms = 50
+[backends.next]
+url = "http://127.0.0.1:$NEXT"
+[backends.rust]
+url = "embedded"
+TOML
+  sed -n '/^\[auth\]/,$p' routes.toml
+} > "$WORK/cut/routes.toml"
+ROUTE=user-thread-messages
+RUST_LOG=warn target/release/cutover serve --config "$WORK/cut/routes.toml" > "$WORK/cut.out" 2> "$WORK/cut.err" &
+
+TOKEN=$(cd tests/tokens && echo "[{\"kind\":\"nextauth_v4\",\"secret\":\"$NEXTAUTH_SECRET\",\"claims\":{\"sub\":\"u1\",\"email\":\"alice@example.com\"},\"maxAge\":86400}]" \
+  | node mint.mjs | python3 -c 'import json,sys;print(json.load(sys.stdin)[0]["token"])')
+COOKIE="Cookie: next-auth.session-token=$TOKEN"
+URL="http://127.0.0.1:$CUT/api/chat/user-threads/th1/messages"
+
+backend_of() { curl -s -o /dev/null -D - -H "$COOKIE" "$URL?limit=1" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-cutover-backend" {print $2}'; }
+flip() { # side: flip the route and wait until cutover answers from it
+  target/release/cutover flip "$ROUTE" "$1" --config "$WORK/cut/routes.toml" >/dev/null
+  for _ in $(seq 200); do [ "$(backend_of)" = "$1" ] && return 0; sleep 0.05; done
+  echo "flip to $1 not applied" >&2; exit 1
+}
+for _ in $(seq 600); do [ "$(backend_of)" = next ] && break; sleep 0.1; done
+[ "$(backend_of)" = next ] || { echo "cutover/next not up; see $WORK" >&2; cat "$WORK/cut.err" "$WORK/next.log" >&2; exit 1; }
+
+cat > "$WORK/post.lua" <<'LUA'
+local prefix = os.getenv("BENCH_PREFIX")
+local n = 0
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+request = function()
+  n = n + 1
+  return wrk.format(nil, nil, nil,
+    string.format('{"body":"bench message","clientMessageId":"%s-%d"}', prefix, n))
+end
+LUA
+
+run() { # side op
+  local out rps p50 p99 bad
+  if [ "$2" = GET ]; then
+    out=$(wrk -t1 -c"$CONNS" -d"${SECS}s" --latency -H "$COOKIE" "$URL?limit=20")
+  else
+    out=$(BENCH_PREFIX="$1-$r" wrk -t1 -c"$CONNS" -d"${SECS}s" --latency -H "$COOKIE" -s "$WORK/post.lua" "$URL")
+  fi
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  p50=$(awk '$1=="50%" {print $2}' <<<"$out")
+  p99=$(awk '$1=="99%" {print $2}' <<<"$out")
+  bad=$( (grep -E 'Non-2xx|Socket errors' <<<"$out" || true) | tr -s ' ' | paste -sd';' -)
+  printf '%-6s %-5s %10s %10s %10s  %s\n' "$1" "$2" "$rps" "$p50" "$p99" "${bad:-ok}"
+  echo "$1 $2 $rps $(to_ms "$p99")" >> "$WORK/results"
+}
+to_ms() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) print v/1000; else if (v ~ /ms$/) print v+0; else if (v ~ /s$/) print v*1000; else print v }'; }
+
+echo "cutover release; $ROUNDS rounds x ${SECS}s, $CONNS connections, wrk -t1; $(nproc) CPUs"
+printf '%-6s %-5s %10s %10s %10s  %s\n' side op req/s p50 p99 errors
+for r in $(seq "$ROUNDS"); do
+  for side in next rust; do
+    flip "$side"
+    run "$side" GET
+    run "$side" POST
+  done
+done
+echo
+awk '{k=$1" "$2; s[k]+=$3; p[k]+=$4; n[k]++} END {
+  split("GET POST", ops, " ");
+  for (i = 1; i <= 2; i++) { op = ops[i];
+    nr = s["next " op]/n["next " op]; rr = s["rust " op]/n["rust " op];
+    np = p["next " op]/n["next " op]; rp = p["rust " op]/n["rust " op];
+    printf "%-4s messages: next %.0f req/s p99 %.1f ms | rust %.0f req/s p99 %.1f ms | rust/next throughput %.2fx, p99 %.2fx\n", op, nr, np, rr, rp, rr/nr, rp/np;
+  }
+}' "$WORK/results"
+rows=$($PG -d "$DB" -tAc "SELECT count(*), count(DISTINCT \"clientMessageId\") FROM \"Message\" WHERE \"threadId\" = 'th1' AND \"clientMessageId\" NOT LIKE 'seed-%'")
+echo "POSTed rows (count, distinct clientMessageId): $rows"
