@@ -32,13 +32,14 @@ async fn dead_upstream_gives_json_502_naming_route_and_backend() {
         v,
         serde_json::json!({"error": "bad_gateway", "route": "threads", "backend": "next"})
     );
-    let m = cutover.metrics().await;
-    assert!(
-        m.contains(
-            "cutover_upstream_errors_total{backend=\"next\",kind=\"connect\",route=\"threads\"} 1"
-        ),
-        "{m}"
-    );
+    // Metrics are recorded in the logging phase, just after the response.
+    let series =
+        "cutover_upstream_errors_total{backend=\"next\",kind=\"connect\",route=\"threads\"} 1";
+    let counted = eventually(Duration::from_secs(2), || async {
+        cutover.metrics().await.contains(series).then_some(())
+    })
+    .await;
+    assert!(counted.is_some(), "{}", cutover.metrics().await);
 }
 
 #[tokio::test(flavor = "multi_thread")]
