@@ -21,28 +21,8 @@ use std::fmt;
 use std::time::{Duration, Instant};
 use window::RouteRings;
 
-/// A backend; `as_str` is the `backend` metric label.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Side {
-    Next,
-    Rust,
-}
-
-impl Side {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Side::Next => "next",
-            Side::Rust => "rust",
-        }
-    }
-
-    pub fn other(self) -> Side {
-        match self {
-            Side::Next => Side::Rust,
-            Side::Rust => Side::Next,
-        }
-    }
-}
+/// The two backends, as the flags name them.
+pub use crate::flags::Side;
 
 /// A route's `guard = { … }`.
 #[derive(Debug, Clone, Copy, PartialEq)]

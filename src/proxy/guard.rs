@@ -79,8 +79,7 @@ impl GuardState {
             return;
         };
         let id = route.as_str();
-        let jside = super::shadow::judge_side(side);
-        self.judge.record(id, jside, is_error, latency, now);
+        self.judge.record(id, side, is_error, latency, now);
         if side != Side::Rust {
             return;
         }

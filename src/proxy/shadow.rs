@@ -89,7 +89,7 @@ impl ShadowState {
         let planned = plan(
             &flag,
             &settings,
-            judge_side(primary),
+            primary,
             &head.method,
             body_len,
             rand::random::<f64>(),
@@ -333,14 +333,6 @@ fn copy_headers(from: &http::HeaderMap) -> http::HeaderMap {
         }
     }
     out
-}
-
-/// The judge's side for a flag side.
-pub fn judge_side(side: Side) -> crate::judge::Side {
-    match side {
-        Side::Next => crate::judge::Side::Next,
-        Side::Rust => crate::judge::Side::Rust,
-    }
 }
 
 #[cfg(test)]
