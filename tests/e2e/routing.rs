@@ -288,3 +288,43 @@ async fn headers_pass_through_and_identity_headers_cannot_be_spoofed() {
         "{m}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn admin_port_reports_health_readiness_and_the_effective_config() {
+    let next = Upstream::start("next").await;
+    let rust = Upstream::start("rust").await;
+    let cfg = ConfigDir::new(&routes_toml(&next.url(), &rust.url(), "", ROUTE));
+    cfg.write_flag(
+        "threads",
+        "canary = { percent = 25, sticky_by = \"cookie:sid\" }\n",
+    );
+    let cutover = Cutover::start(&cfg);
+    let admin = |path: &str| format!("http://{}{path}", cutover.admin);
+    assert_eq!(
+        reqwest::get(admin("/-/health")).await.unwrap().status(),
+        200
+    );
+    let ready: serde_json::Value = reqwest::get(admin("/-/ready"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["generation"], 1);
+    let config: serde_json::Value = reqwest::get(admin("/-/config"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(config["generation"], 1);
+    assert_eq!(config["backends"]["next"], next.url());
+    let route = &config["routes"][0];
+    assert_eq!(route["id"], "threads");
+    assert_eq!(route["path"], "/api/chat/user-threads");
+    assert_eq!(route["rust_percent"], 25);
+    assert_eq!(route["flag"], "canary 25% rust by cookie:sid");
+    // The proxy port does not serve admin paths.
+    let r = reqwest::get(cutover.url("/-/config")).await.unwrap();
+    assert_eq!(r.headers()["x-cutover-route"], "(unmatched)");
+}
