@@ -56,6 +56,8 @@ pub struct Config {
     pub live: LiveSettings,
     pub next: NextBackend,
     pub rust: RustBackend,
+    /// How long an embedded handler may take to start answering.
+    pub embedded_timeout: Duration,
     pub routes: RouteTable,
     /// Flag per route id; a route with no flag file is served by next.
     pub flags: BTreeMap<RouteId, Flag>,

@@ -267,6 +267,7 @@ impl ProxyHttp for Cutover {
                     decline: Some(&mut decline),
                     prefetched: ctx.cap.body.take(),
                     answer: ctx.cap.capture.as_mut(),
+                    timeout: Some(cfg.embedded_timeout),
                 };
                 let served =
                     backend::embedded::serve_with(session, &self.rust, &target, ext, &extra, hooks)

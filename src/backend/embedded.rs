@@ -61,6 +61,8 @@ pub struct Hooks<'a> {
     pub prefetched: Option<Bytes>,
     /// Whole-or-nothing copy for a collapsed leader's followers.
     pub answer: Option<&'a mut crate::proxy::caps::AnswerCapture>,
+    /// Deadline for the handler's response head (a 504 after it).
+    pub timeout: Option<std::time::Duration>,
 }
 
 /// What [`serve_with`] did.
@@ -114,10 +116,15 @@ pub async fn serve_with(
         feed = None;
     }
 
-    // Phase 1: feed the body until the handler answers.
+    // Phase 1: feed the body until the handler answers (or its time is up).
+    let deadline = hooks.timeout.map(|t| tokio::time::Instant::now() + t);
     let response = loop {
         tokio::select! {
             joined = &mut handler => break joined,
+            () = async { match deadline { Some(d) => tokio::time::sleep_until(d).await, None => std::future::pending().await } } => {
+                handler.abort();
+                return Err(pingora::Error::new_up(pingora::ErrorType::ReadTimedout));
+            }
             chunk = session.read_request_body(), if feed.is_some() => {
                 forward_chunk(&mut feed, chunk).await;
             }

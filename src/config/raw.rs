@@ -192,6 +192,8 @@ pub fn build(path: &Path, text: &str, raw: RawFile) -> Result<Config, ConfigErro
             "backends.next.url cannot be \"embedded\": give the Next app's URL",
         )
     })?);
+    // An embedded handler that hangs gets the same read timeout a remote one would.
+    let embedded_timeout = Duration::from_millis(backends.rust.read_timeout_ms.unwrap_or(30_000));
     let rust = match upstream(path, text, backends.rust, "rust")? {
         None => RustBackend::Embedded,
         Some(up) => RustBackend::Remote(up),
@@ -359,6 +361,7 @@ pub fn build(path: &Path, text: &str, raw: RawFile) -> Result<Config, ConfigErro
     Ok(Config {
         authenticator: std::sync::Arc::new(crate::auth::Authenticator::new(auth_config)),
         caps,
+        embedded_timeout,
         routes_file: path.to_path_buf(),
         flags_dir: relative_to(path, flags_dir.as_deref().unwrap_or("flags")),
         process,

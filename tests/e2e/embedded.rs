@@ -24,6 +24,13 @@ impl ShutdownSignalWatch for ChannelSignal {
 fn test_router() -> axum::Router {
     axum::Router::new()
         .route(
+            "/chat/hang",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                "too late"
+            }),
+        )
+        .route(
             "/chat/count",
             post(|req: axum::extract::Request| async move {
                 let user = req.headers().get("x-test").cloned();
@@ -75,10 +82,16 @@ rust_path = "/chat/count"
 id = "ticks"
 path = "/api/chat/ticks"
 rust_path = "/chat/ticks"
+
+[[route]]
+id = "hang"
+path = "/api/chat/hang"
+rust_path = "/chat/hang"
 "#;
     let cfg = ConfigDir::new(&routes_toml(&next.url(), "embedded", "", routes));
     cfg.write_flag("count", "backend = \"rust\"\n");
     cfg.write_flag("ticks", "backend = \"rust\"\n");
+    cfg.write_flag("hang", "backend = \"rust\"\n");
     let config = cutover::config::Config::load(&cfg.routes_path()).unwrap();
     let rust = cutover::app::Embedded {
         router: test_router(),
@@ -143,6 +156,18 @@ rust_path = "/chat/ticks"
         rest.extend_from_slice(&c.unwrap());
     }
     assert_eq!(rest, b"tick1\ntick2\n");
+
+    // A handler that never answers gets the rust read timeout (1 s here): JSON 504.
+    let r = client
+        .get(format!("http://{proxy}/api/chat/hang"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 504);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["error"], "upstream_timeout");
+    assert_eq!(v["route"], "hang");
+    assert_eq!(v["backend"], "rust");
 
     stop_tx.send(()).unwrap();
     thread.join().unwrap();
