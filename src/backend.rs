@@ -3,6 +3,24 @@
 
 pub mod embedded;
 
+/// Hop-by-hop and framing headers (RFC 9110 §7.6.1) that never cross from one
+/// connection to another when cutover builds a request or replays a response.
+pub const HOP_BY_HOP: [&str; 7] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// True for a hop-by-hop header or one in cutover's own `x-cutover-*`
+/// namespace (identity is added by cutover, never copied).
+pub fn is_hop_or_ours(name: &str) -> bool {
+    HOP_BY_HOP.contains(&name) || name.starts_with("x-cutover-")
+}
+
 use std::time::Duration;
 
 use pingora::upstreams::peer::HttpPeer;

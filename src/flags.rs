@@ -8,6 +8,7 @@
 #[cfg(test)]
 mod tests;
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 
 use sha2::{Digest, Sha256};
@@ -164,14 +165,14 @@ pub fn bucket(route: &RouteId, key: &str) -> u32 {
 pub fn decide<'k>(
     route: &RouteId,
     flag: Option<&Flag>,
-    sticky_key: impl FnOnce(&StickyBy) -> &'k str,
+    sticky_key: impl FnOnce(&StickyBy) -> Cow<'k, str>,
 ) -> Side {
     match flag.map(|f| &f.rule) {
         None => Side::Next,
         Some(Rule::Fixed(side)) => *side,
         Some(Rule::Canary { percent, sticky_by }) => {
             let threshold = u32::from(percent.get()) * 100;
-            if bucket(route, sticky_key(sticky_by)) < threshold {
+            if bucket(route, &sticky_key(sticky_by)) < threshold {
                 Side::Rust
             } else {
                 Side::Next

@@ -15,6 +15,7 @@ mod headers;
 pub mod respond;
 pub mod shadow;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -177,17 +178,24 @@ impl ProxyHttp for Cutover {
         }
 
         let head = session.req_header();
-        let client_ip = headers::client_ip(session);
+        // Only a canary needs a sticky key; the client IP is its fallback.
+        let ip = || {
+            Cow::Owned(
+                headers::client_ip(session)
+                    .map(|ip| ip.to_string())
+                    .unwrap_or_default(),
+            )
+        };
         let user = ctx.identity.as_ref().map(|i| i.user_id.as_str());
         ctx.side = flags::decide(&route.id, cfg.flag(&route.id), |by| match by {
-            StickyBy::User => user.unwrap_or(client_ip.as_str()),
-            StickyBy::Ip => client_ip.as_str(),
-            StickyBy::Cookie(name) => headers::cookie(head, name).unwrap_or(client_ip.as_str()),
+            StickyBy::User => user.map_or_else(ip, Cow::Borrowed),
+            StickyBy::Ip => ip(),
+            StickyBy::Cookie(name) => headers::cookie(head, name).map_or_else(ip, Cow::Borrowed),
             StickyBy::Header(name) => head
                 .headers
                 .get(name.as_str())
                 .and_then(|v| v.to_str().ok())
-                .unwrap_or(client_ip.as_str()),
+                .map_or_else(ip, Cow::Borrowed),
         });
         ctx.side = self.guard.hold(cfg, &route.id, ctx.side);
         self.guard.count_request(cfg, &route.id, Instant::now());
@@ -208,12 +216,8 @@ impl ProxyHttp for Cutover {
 
         // Retry-storm caps, keyed on the verified identity.
         if let Some(policy) = &route.cap {
-            let client_ip = session
-                .client_addr()
-                .and_then(|a| a.as_inet())
-                .map_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), |a| {
-                    a.ip()
-                });
+            let client_ip = headers::client_ip(session)
+                .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
             let extra = response_headers(&snap, route.id.as_str(), ctx.side);
             let input = caps::Inputs {
                 route: route.id.as_str(),

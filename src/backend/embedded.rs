@@ -14,17 +14,6 @@ use tower::ServiceExt;
 /// Request body chunks in flight between the session and the handler.
 const BODY_CHANNEL_DEPTH: usize = 8;
 
-/// Hop-by-hop headers never copied to or from the handler.
-const HOP_BY_HOP: [&str; 7] = [
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-];
-
 /// Run `router` on the request in `session` (with `path_and_query` as its
 /// URI and `extensions` attached) and write its response. Returns the status.
 pub async fn serve(
@@ -88,7 +77,7 @@ pub async fn serve_with(
         .uri(path_and_query);
     for (name, value) in head.headers.iter() {
         // Identity comes as a typed extension; client-sent copies never pass.
-        if !HOP_BY_HOP.contains(&name.as_str()) && !name.as_str().starts_with("x-cutover-") {
+        if !super::is_hop_or_ours(name.as_str()) {
             builder = builder.header(name, value);
         }
     }
@@ -160,7 +149,7 @@ pub async fn serve_with(
         Some(parts.headers.len() + extra_headers.len() + 1),
     )?;
     for (name, value) in parts.headers.iter() {
-        if !HOP_BY_HOP.contains(&name.as_str()) {
+        if !super::HOP_BY_HOP.contains(&name.as_str()) {
             header.append_header(name.clone(), value.clone())?;
         }
     }

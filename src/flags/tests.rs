@@ -1,3 +1,5 @@
+use std::borrow::Cow;
+
 use super::*;
 
 fn canary(p: i64) -> Flag {
@@ -18,7 +20,7 @@ fn route() -> RouteId {
 
 #[test]
 fn no_flag_means_next() {
-    assert_eq!(decide(&route(), None, |_| "u1"), Side::Next);
+    assert_eq!(decide(&route(), None, |_| Cow::from("u1")), Side::Next);
 }
 
 #[test]
@@ -26,9 +28,12 @@ fn same_user_lands_on_same_side_every_time() {
     let flag = canary(50);
     for u in 0..50 {
         let key = format!("user-{u}");
-        let first = decide(&route(), Some(&flag), |_| &key);
+        let first = decide(&route(), Some(&flag), |_| Cow::from(key.as_str()));
         for _ in 0..1_000 {
-            assert_eq!(decide(&route(), Some(&flag), |_| &key), first);
+            assert_eq!(
+                decide(&route(), Some(&flag), |_| Cow::from(key.as_str())),
+                first
+            );
         }
     }
 }
@@ -40,7 +45,7 @@ fn share_on_rust_is_within_three_points_of_percent() {
         let on_rust = (0..10_000)
             .filter(|i| {
                 let k = format!("id-{i}");
-                decide(&route(), Some(&flag), |_| &k) == Side::Rust
+                decide(&route(), Some(&flag), |_| Cow::from(k.as_str())) == Side::Rust
             })
             .count();
         let share = on_rust as f64 / 100.0;
@@ -56,11 +61,11 @@ fn client_on_rust_stays_on_rust_when_percent_rises() {
     let keys: Vec<String> = (0..2_000).map(|i| format!("k{i}")).collect();
     let at10: Vec<Side> = keys
         .iter()
-        .map(|k| decide(&route(), Some(&canary(10)), |_| k))
+        .map(|k| decide(&route(), Some(&canary(10)), |_| Cow::from(k.as_str())))
         .collect();
     let at40: Vec<Side> = keys
         .iter()
-        .map(|k| decide(&route(), Some(&canary(40)), |_| k))
+        .map(|k| decide(&route(), Some(&canary(40)), |_| Cow::from(k.as_str())))
         .collect();
     for (a, b) in at10.iter().zip(&at40) {
         if *a == Side::Rust {
@@ -73,8 +78,14 @@ fn client_on_rust_stays_on_rust_when_percent_rises() {
 fn zero_and_hundred_percent_are_absolute() {
     for i in 0..500 {
         let k = format!("x{i}");
-        assert_eq!(decide(&route(), Some(&canary(0)), |_| &k), Side::Next);
-        assert_eq!(decide(&route(), Some(&canary(100)), |_| &k), Side::Rust);
+        assert_eq!(
+            decide(&route(), Some(&canary(0)), |_| Cow::from(k.as_str())),
+            Side::Next
+        );
+        assert_eq!(
+            decide(&route(), Some(&canary(100)), |_| Cow::from(k.as_str())),
+            Side::Rust
+        );
     }
 }
 

@@ -358,11 +358,7 @@ async fn write_answer(
         pingora::http::ResponseHeader::build(answer.status, Some(answer.headers.len() + 4))?;
     for (name, value) in &answer.headers {
         let n = name.as_str();
-        if n == "content-length"
-            || n == "transfer-encoding"
-            || n == "connection"
-            || n.starts_with("x-cutover-")
-        {
+        if n == "content-length" || crate::backend::is_hop_or_ours(n) {
             continue;
         }
         h.append_header(name.clone(), value.clone())?;

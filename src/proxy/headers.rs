@@ -9,13 +9,12 @@ use pingora::proxy::Session;
 /// Pingora needs to pass a WebSocket through.
 const HOP_BY_HOP: [&str; 4] = ["keep-alive", "proxy-connection", "te", "trailer"];
 
-/// The client's IP as text (empty if unknown, e.g. a Unix socket).
-pub fn client_ip(session: &Session) -> String {
+/// The client's IP, if it came over TCP.
+pub fn client_ip(session: &Session) -> Option<std::net::IpAddr> {
     session
         .client_addr()
         .and_then(|a| a.as_inet())
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default()
+        .map(|a| a.ip())
 }
 
 /// Value of cookie `name` from the request's `Cookie` headers.
@@ -59,15 +58,14 @@ pub fn clean_request(req: &mut RequestHeader) {
 
 /// `X-Forwarded-For` (appended), `-Proto` and `-Host` (set if absent).
 pub fn add_forwarded(session: &Session, req: &mut RequestHeader) -> Result<()> {
-    let ip = client_ip(session);
-    if !ip.is_empty() {
+    if let Some(ip) = client_ip(session) {
         let xff = match req
             .headers
             .get("x-forwarded-for")
             .and_then(|v| v.to_str().ok())
         {
             Some(prev) => format!("{prev}, {ip}"),
-            None => ip,
+            None => ip.to_string(),
         };
         req.insert_header("x-forwarded-for", xff)?;
     }

@@ -314,21 +314,10 @@ pub fn request_body_len(head: &pingora::http::RequestHeader) -> Option<u64> {
 /// The client's headers for a copy: no hop-by-hop, framing or `x-cutover-*`
 /// headers (the copy gets its own identity headers), no `Host`.
 fn copy_headers(from: &http::HeaderMap) -> http::HeaderMap {
-    const DROP: [&str; 9] = [
-        "host",
-        "connection",
-        "keep-alive",
-        "proxy-connection",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-        "content-length",
-    ];
     let mut out = http::HeaderMap::with_capacity(from.len());
     for (name, value) in from {
         let n = name.as_str();
-        if !DROP.contains(&n) && !n.starts_with("x-cutover-") {
+        if n != "host" && n != "content-length" && !crate::backend::is_hop_or_ours(n) {
             out.append(name.clone(), value.clone());
         }
     }
