@@ -174,15 +174,30 @@ async fn refused_client_gets_429_json_with_retry_after_and_identical_requests_co
         .unwrap();
     assert_eq!(first.status(), 200);
     let first_body = first.text().await.unwrap();
-    let again = client
-        .post(&url)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("socket_id=1.1&channel_name=private-a")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(again.headers()["x-cutover-collapsed"], "cache");
-    assert_eq!(again.text().await.unwrap(), first_body);
+    // The leader's answer reaches the cache just after its client has it, so
+    // an immediate repeat may still join it as a follower; either way it is
+    // the same answer and the backend is not called again.
+    let mut how = String::new();
+    for _ in 0..50 {
+        let again = client
+            .post(&url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("socket_id=1.1&channel_name=private-a")
+            .send()
+            .await
+            .unwrap();
+        how = again.headers()["x-cutover-collapsed"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(how == "cache" || how == "follower", "{how}");
+        assert_eq!(again.text().await.unwrap(), first_body);
+        if how == "cache" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(how, "cache");
     assert_eq!(next.auth_hits.load(Ordering::Relaxed), 1);
 
     // The same client keeps asking: refused with 429, JSON and Retry-After.
