@@ -328,3 +328,38 @@ async fn admin_port_reports_health_readiness_and_the_effective_config() {
     let r = reqwest::get(cutover.url("/-/config")).await.unwrap();
     assert_eq!(r.headers()["x-cutover-route"], "(unmatched)");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reload_applies_live_settings_and_reports_process_settings_it_cannot_change() {
+    let next = Upstream::start("next").await;
+    let rust = Upstream::start("rust").await;
+    let cfg = ConfigDir::new(&routes_toml(&next.url(), &rust.url(), "", ROUTE));
+    let cutover = Cutover::start(&cfg);
+    let url = cutover.url("/api/chat/user-threads");
+    let r = reqwest::get(&url).await.unwrap();
+    assert_eq!(r.headers()["x-cutover-route"], "threads");
+
+    // Turn the response headers off (live) and change the thread count (not live).
+    let text = std::fs::read_to_string(cfg.routes_path()).unwrap();
+    let edited = text.replace("threads = 2", "threads = 3").replacen(
+        "[server]\n",
+        "[server]\nresponse_headers = false\n",
+        1,
+    );
+    let tmp = cfg.dir.path().join(".routes.toml.swp");
+    std::fs::write(&tmp, edited).unwrap();
+    std::fs::rename(&tmp, cfg.routes_path()).unwrap();
+
+    let off = eventually(Duration::from_secs(3), || async {
+        let r = reqwest::get(&url).await.ok()?;
+        (!r.headers().contains_key("x-cutover-route")).then_some(())
+    })
+    .await;
+    assert!(off.is_some(), "response_headers = false was not applied");
+    let log = cutover.log();
+    assert!(
+        log.contains("need a restart or a graceful upgrade"),
+        "{log}"
+    );
+    assert_eq!(cutover.metric("cutover_config_generation").await, 2.0);
+}
