@@ -252,19 +252,20 @@ impl ProxyHttp for Cutover {
                 let extra = response_headers(&snap, route.id.as_str(), Side::Rust);
                 let replayable = shadow::request_body_len(head) == Some(0);
                 let method = head.method.clone();
-                let mut decline = |status: u16| {
-                    status >= 500
-                        && self.guard.try_fallback(
+                let mut decline = |early| {
+                    fallback::failure_of_early(early).is_some_and(|failure| {
+                        self.guard.try_fallback(
                             cfg,
                             &route.id,
                             fallback::Attempt {
                                 method: &method,
-                                failure: crate::fallback::Failure::Status5xx,
+                                failure,
                                 response_started: false,
                                 body_replayable: replayable,
                             },
                             Instant::now(),
                         ) == Some(crate::fallback::FallbackResult::Taken)
+                    })
                 };
                 let hooks = backend::embedded::Hooks {
                     capture: ctx.shadow.as_mut().map(|p| &mut p.capture),
@@ -281,9 +282,9 @@ impl ProxyHttp for Cutover {
                         ctx.local_status = Some(status);
                         return Ok(true);
                     }
-                    backend::embedded::Served::Declined(_) => {
+                    backend::embedded::Served::Declined(early) => {
                         ctx.side = Side::Next;
-                        ctx.fallback = Some(fallback::label(crate::fallback::Failure::Status5xx));
+                        ctx.fallback = fallback::failure_of_early(early).map(fallback::label);
                         ctx.shadow = None;
                     }
                 }
@@ -330,6 +331,19 @@ impl ProxyHttp for Cutover {
             }
         }
         Ok(())
+    }
+
+    async fn upstream_response_filter(
+        &self,
+        session: &mut Session,
+        upstream: &mut ResponseHeader,
+        ctx: &mut Ctx,
+    ) -> Result<()> {
+        // A remote rust 5xx, not yet forwarded: maybe retry it on next.
+        match fallback::retry_on_status(self, session, ctx, upstream.status.as_u16()) {
+            Some(retry) => Err(retry),
+            None => Ok(()),
+        }
     }
 
     async fn response_filter(

@@ -67,7 +67,12 @@ pub fn build(
     let shadow = Arc::new(crate::proxy::shadow::ShadowState::new(metrics.clone()));
     let guard = Arc::new(crate::proxy::guard::GuardState::new(metrics.clone()));
     let hook = guard.clone();
-    let reloader = reloader.with_hook(Arc::new(move |snap| hook.on_snapshot(snap)));
+    let (cap_hook, cap_metrics) = (caps.clone(), metrics.clone());
+    let reloader = reloader
+        .with_hook(Arc::new(move |snap| hook.on_snapshot(snap)))
+        .with_hook(Arc::new(move |snap| {
+            crate::proxy::caps::on_snapshot(&cap_hook, &cap_metrics, snap);
+        }));
     let cutover = Cutover {
         live: live.clone(),
         metrics: metrics.clone(),

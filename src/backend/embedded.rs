@@ -14,38 +14,15 @@ use tower::ServiceExt;
 /// Request body chunks in flight between the session and the handler.
 const BODY_CHANNEL_DEPTH: usize = 8;
 
-/// Run `router` on the request in `session` (with `path_and_query` as its
-/// URI and `extensions` attached) and write its response. Returns the status.
-pub async fn serve(
-    session: &mut Session,
-    rust: &crate::app::Embedded,
-    path_and_query: &str,
-    extensions: http::Extensions,
-    extra_headers: &[(&'static str, &str)],
-) -> pingora::Result<u16> {
-    let hooks = Hooks::default();
-    match serve_with(
-        session,
-        rust,
-        path_and_query,
-        extensions,
-        extra_headers,
-        hooks,
-    )
-    .await?
-    {
-        Served::Written(s) | Served::Declined(s) => Ok(s),
-    }
-}
-
 /// Optional extras of [`serve_with`].
 #[derive(Default)]
 pub struct Hooks<'a> {
     /// Tee of the response as written (for the shadow comparison).
     pub capture: Option<&'a mut crate::proxy::capture::Capture>,
-    /// Asked with the handler's status before anything is written: `true`
-    /// leaves the response unwritten (the caller falls back to next).
-    pub decline: Option<&'a mut (dyn FnMut(u16) -> bool + Send)>,
+    /// Asked with the handler's status, or with its timeout, before anything
+    /// is written: `true` leaves the response unwritten (the caller falls
+    /// back to next).
+    pub decline: Option<&'a mut (dyn FnMut(Early) -> bool + Send)>,
     /// The request body when cutover already read it (caps read auth forms).
     pub prefetched: Option<Bytes>,
     /// Whole-or-nothing copy for a collapsed leader's followers.
@@ -54,15 +31,26 @@ pub struct Hooks<'a> {
     pub timeout: Option<std::time::Duration>,
 }
 
+/// How the handler ended before anything was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Early {
+    /// It answered with this status.
+    Status(u16),
+    /// It had not answered when `Hooks::timeout` ran out (it is aborted).
+    TimedOut,
+}
+
 /// What [`serve_with`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Served {
     Written(u16),
     /// `decline` said so: nothing was written.
-    Declined(u16),
+    Declined(Early),
 }
 
-/// [`serve`] with a response capture and a chance to decline a status.
+/// Run the embedded router on the request in `session` (with
+/// `path_and_query` as its URI and `extensions` attached) and write its
+/// response, unless `hooks.decline` turns it down first.
 pub async fn serve_with(
     session: &mut Session,
     rust: &crate::app::Embedded,
@@ -112,6 +100,11 @@ pub async fn serve_with(
             joined = &mut handler => break joined,
             () = async { match deadline { Some(d) => tokio::time::sleep_until(d).await, None => std::future::pending().await } } => {
                 handler.abort();
+                if let Some(decline) = hooks.decline.as_mut()
+                    && decline(Early::TimedOut)
+                {
+                    return Ok(Served::Declined(Early::TimedOut));
+                }
                 return Err(pingora::Error::new_up(pingora::ErrorType::ReadTimedout));
             }
             chunk = session.read_request_body(), if feed.is_some() => {
@@ -134,9 +127,9 @@ pub async fn serve_with(
     let (parts, mut body) = response.into_parts();
     let status = parts.status.as_u16();
     if let Some(decline) = hooks.decline.as_mut()
-        && decline(status)
+        && decline(Early::Status(status))
     {
-        return Ok(Served::Declined(status));
+        return Ok(Served::Declined(Early::Status(status)));
     }
     if let Some(c) = hooks.capture.as_mut() {
         c.head(status, parts.headers.iter());

@@ -206,10 +206,16 @@ impl Caps {
         }
     }
 
-    /// Forgets the state of routes no longer configured (call after a reload).
-    pub fn retain_routes(&self, keep: impl Fn(&str) -> bool) {
+    /// Forgets the state of routes no longer configured (call after a
+    /// reload); returns the ids it forgot. Permits in flight keep their
+    /// route's state alive until they finish.
+    pub fn retain_routes(&self, keep: impl Fn(&str) -> bool) -> Vec<String> {
         let mut routes = self.routes.write().unwrap_or_else(|p| p.into_inner());
-        routes.retain(|route, _| keep(route));
+        let gone: Vec<String> = routes.keys().filter(|r| !keep(r)).cloned().collect();
+        for route in &gone {
+            routes.remove(route);
+        }
+        gone
     }
 
     /// Tracked per-client buckets of a route (tests and debugging).

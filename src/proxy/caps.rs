@@ -386,6 +386,32 @@ pub fn outcome(status: u16, upstream_error: Option<&str>) -> crate::cap::Outcome
 }
 
 /// Export in-flight and breaker gauges and the store's fallback count.
+/// On every config snapshot: a route removed (or no longer capped) drops its
+/// buckets, breaker and gauges; its counters stay, as counters do.
+pub fn on_snapshot(state: &CapState, metrics: &Metrics, snap: &crate::reload::Snapshot) {
+    use prometheus::core::Collector;
+    let routes = &snap.config.routes;
+    let capped = |id: &str| {
+        routes
+            .iter()
+            .any(|r| r.id.as_str() == id && r.cap.is_some())
+    };
+    state.caps.retain_routes(capped);
+    for gauge in [&metrics.inflight, &metrics.breaker_state] {
+        let labelled: Vec<String> = gauge
+            .collect()
+            .iter()
+            .flat_map(|family| family.get_metric())
+            .flat_map(|m| m.get_label())
+            .filter(|l| l.name() == "route")
+            .map(|l| l.value().to_string())
+            .collect();
+        for id in labelled.iter().filter(|id| !capped(id)) {
+            let _ = gauge.remove_label_values(&[id.as_str()]);
+        }
+    }
+}
+
 pub fn export(state: &CapState, metrics: &Metrics, last_fallbacks: &std::sync::atomic::AtomicU64) {
     for g in state.caps.gauges(Instant::now()) {
         metrics

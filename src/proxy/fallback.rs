@@ -3,13 +3,14 @@
 //! within the route's budget, count `cutover_fallbacks_total{route,result}`
 //! and mark the response with `x-cutover-fallback`.
 //!
-//! Supported: remote rust connect errors (`fail_to_connect`) and timeouts or
-//! read errors before the response header (`error_while_proxy`), by marking
-//! the error retryable and switching the context to next, so Pingora calls
-//! `upstream_peer` again; and any 5xx of the embedded rust router (its status
-//! is known before anything is written). NOT supported: a 5xx status from a
-//! remote rust upstream — Pingora forwards the header before a filter could
-//! retry, and buffering every response to allow it would delay all of them.
+//! Remote rust: connect errors (`fail_to_connect`), timeouts or read errors
+//! before the response header (`error_while_proxy`) and a 5xx response head
+//! (`upstream_response_filter`, which runs before anything is forwarded) all
+//! switch the context to next and hand Pingora a retryable error, so it
+//! calls `upstream_peer` again and replays the request (its retry buffer
+//! holds up to 64 KiB of body; larger bodies are not eligible). The failed
+//! response's body is never read. Embedded rust: a 5xx status or the handler
+//! timeout, both known before anything is written (`embedded::Early`).
 //! May use `fallback`, `flags`, `config`, `metrics`.
 
 use std::time::Instant;
@@ -17,6 +18,7 @@ use std::time::Instant;
 use http::Method;
 
 use super::guard::GuardState;
+use crate::backend::embedded::Early;
 use crate::config::Config;
 use crate::fallback::{Failure, FallbackResult, eligible};
 use crate::route::RouteId;
@@ -86,6 +88,15 @@ pub fn failure_of(e: &pingora::Error) -> Option<Failure> {
     }
 }
 
+/// The fallback failure for an embedded handler that ended early, if any.
+pub fn failure_of_early(e: Early) -> Option<Failure> {
+    match e {
+        Early::Status(s) if s >= 500 => Some(Failure::Status5xx),
+        Early::Status(_) => None,
+        Early::TimedOut => Some(Failure::Timeout),
+    }
+}
+
 /// From `fail_to_connect` / `error_while_proxy`: switch a failed rust
 /// request to next when the route allows it and the budget has room.
 pub fn retry_on_next(
@@ -94,10 +105,41 @@ pub fn retry_on_next(
     ctx: &mut super::Ctx,
     e: &pingora::Error,
 ) -> bool {
+    failure_of(e).is_some_and(|f| switch_to_next(proxy, session, ctx, f))
+}
+
+/// From `upstream_response_filter`: a remote rust 5xx head, not yet
+/// forwarded. `Some(error)` — retryable, for Pingora to try next — when the
+/// request falls back; `None` lets the response through.
+pub fn retry_on_status(
+    proxy: &super::Cutover,
+    session: &pingora::proxy::Session,
+    ctx: &mut super::Ctx,
+    status: u16,
+) -> Option<Box<pingora::Error>> {
+    if status < 500 || !switch_to_next(proxy, session, ctx, Failure::Status5xx) {
+        return None;
+    }
+    let mut e = pingora::Error::explain(
+        pingora::ErrorType::HTTPStatus(status),
+        format!("rust answered {status}; retrying on next"),
+    );
+    e.set_retry(true);
+    Some(e)
+}
+
+/// Switches a failed rust request to next when the route allows it and the
+/// budget has room; counts the decision.
+fn switch_to_next(
+    proxy: &super::Cutover,
+    session: &pingora::proxy::Session,
+    ctx: &mut super::Ctx,
+    failure: Failure,
+) -> bool {
     if ctx.side != crate::flags::Side::Rust || ctx.fallback.is_some() {
         return false;
     }
-    let (Some(snap), Some(route), Some(failure)) = (&ctx.snap, &ctx.route, failure_of(e)) else {
+    let (Some(snap), Some(route)) = (&ctx.snap, &ctx.route) else {
         return false;
     };
     let started = session.response_written().is_some();

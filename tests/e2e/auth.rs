@@ -86,7 +86,7 @@ async fn same_verified_identity_reaches_next_and_rust_and_spoofs_are_stripped() 
     let url = cutover.url("/api/chat/user-threads");
     let from_next = call(client.clone(), url.clone(), token.clone()).await;
     cfg.write_flag("threads", "backend = \"rust\"\n");
-    let moved = eventually(Duration::from_secs(2), || async {
+    let moved = eventually(Duration::from_secs(10), || async {
         let v = call(client.clone(), url.clone(), token.clone()).await;
         (v["backend"] == "rust").then_some(v)
     })

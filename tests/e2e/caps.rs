@@ -360,3 +360,41 @@ fn rand_suffix() -> u64 {
         .unwrap()
         .subsec_nanos() as u64
 }
+
+/// A capped route removed by a reload drops its cap state and its gauges;
+/// the routes that stay keep theirs.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_removed_route_drops_its_cap_gauges_on_reload() {
+    let next = Upstream::start("next").await;
+    let rust = Upstream::start("rust").await;
+    let kept = r#"
+[[route]]
+id = "kept"
+path = "/kept"
+cap = { max_inflight = 10 }
+"#;
+    let both = format!("{}{kept}", auth_route(r#"per_client = "20/10s""#));
+    let cfg = ConfigDir::new(&routes_toml(&next.url(), &rust.url(), "", &both));
+    let cutover = Cutover::start(&cfg);
+    let client = reqwest::Client::new();
+    let url = cutover.url("/api/chat/realtime/auth");
+    assert_eq!(authorize(&client, &url, "1.2", "private-a").await, Ok(200));
+    let gauge = "cutover_breaker_state{route=\"realtime-auth\"}";
+    assert!(cutover.metrics().await.contains(gauge));
+
+    std::fs::write(
+        cfg.routes_path(),
+        routes_toml(&next.url(), &rust.url(), "", kept),
+    )
+    .unwrap();
+    let gone = eventually(Duration::from_secs(10), || async {
+        let m = cutover.metrics().await;
+        (!m.contains(gauge)).then_some(m)
+    })
+    .await
+    .expect("the removed route's gauges stayed");
+    assert!(gone.contains("cutover_breaker_state{route=\"kept\"}"));
+    assert!(!gone.contains("cutover_inflight{route=\"realtime-auth\"}"));
+    // The path is plain pass-through now: no cap, next answers.
+    assert_eq!(authorize(&client, &url, "1.2", "private-a").await, Ok(200));
+}

@@ -87,11 +87,19 @@ rust_path = "/chat/ticks"
 id = "hang"
 path = "/api/chat/hang"
 rust_path = "/chat/hang"
+
+[[route]]
+id = "hang-fb"
+path = "/api/chat/hang-fb"
+rust_path = "/chat/hang"
+fallback = "next"
+fallback_budget = { ratio = 1.0, window = "60s" }
 "#;
     let cfg = ConfigDir::new(&routes_toml(&next.url(), "embedded", "", routes));
     cfg.write_flag("count", "backend = \"rust\"\n");
     cfg.write_flag("ticks", "backend = \"rust\"\n");
     cfg.write_flag("hang", "backend = \"rust\"\n");
+    cfg.write_flag("hang-fb", "backend = \"rust\"\n");
     let config = cutover::config::Config::load(&cfg.routes_path()).unwrap();
     let rust = cutover::app::Embedded {
         router: test_router(),
@@ -168,6 +176,19 @@ rust_path = "/chat/hang"
     assert_eq!(v["error"], "upstream_timeout");
     assert_eq!(v["route"], "hang");
     assert_eq!(v["backend"], "rust");
+
+    // The same hang on a route with `fallback = "next"`: next answers, marked.
+    let r = client
+        .get(format!("http://{proxy}/api/chat/hang-fb"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["x-cutover-fallback"], "timeout");
+    assert_eq!(r.headers()["x-cutover-backend"], "next");
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["backend"], "next");
+    assert_eq!(v["uri"], "/api/chat/hang-fb");
 
     stop_tx.send(()).unwrap();
     thread.join().unwrap();

@@ -35,7 +35,7 @@ async fn dead_upstream_gives_json_502_naming_route_and_backend() {
     // Metrics are recorded in the logging phase, just after the response.
     let series =
         "cutover_upstream_errors_total{backend=\"next\",kind=\"connect\",route=\"threads\"} 1";
-    let counted = eventually(Duration::from_secs(2), || async {
+    let counted = eventually(Duration::from_secs(10), || async {
         cutover.metrics().await.contains(series).then_some(())
     })
     .await;
@@ -99,7 +99,7 @@ async fn sighup_reloads_at_once() {
     .await;
     assert!(watching.is_some());
     cutover.signal("HUP");
-    let logged = eventually(Duration::from_secs(2), || async {
+    let logged = eventually(Duration::from_secs(10), || async {
         cutover
             .log()
             .contains("SIGHUP: reloading now")

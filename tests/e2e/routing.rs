@@ -166,7 +166,7 @@ async fn configmap_style_data_symlink_swap_is_picked_up() {
     std::fs::rename(flags.join("..data_tmp"), flags.join("..data")).unwrap();
     std::fs::remove_dir_all(flags.join("..2026_11_21_a")).unwrap();
 
-    let moved = eventually(Duration::from_secs(2), || async {
+    let moved = eventually(Duration::from_secs(10), || async {
         (backend_of(&client, &url).await.ok()? == "rust").then_some(())
     })
     .await;

@@ -348,3 +348,84 @@ async fn failed_rust_requests_fall_back_to_next_within_the_budget() {
         taken
     );
 }
+
+/// A remote rust that answers 500 (the head is seen before anything is
+/// forwarded) or hangs past its read timeout: GETs are retried on next
+/// within the budget and marked; the rest get rust's own answer.
+#[tokio::test(flavor = "multi_thread")]
+async fn remote_rust_5xx_and_timeouts_fall_back_to_next_within_the_budget() {
+    let next = Upstream::start("next").await;
+    let rust = Upstream::start("rust").await;
+    let budget = "fallback = \"next\"\nfallback_budget = { ratio = 0.5, window = \"60s\" }";
+    let routes = [
+        route("fail", "fail", budget),
+        route(
+            "hang",
+            "hang",
+            "fallback = \"next\"\nfallback_budget = { ratio = 1.0, window = \"60s\" }",
+        ),
+    ]
+    .concat();
+    let cfg = ConfigDir::new(&routes_toml(&next.url(), &rust.url(), "", &routes));
+    cfg.write_flag("fail", "backend = \"rust\"\n");
+    cfg.write_flag("hang", "backend = \"rust\"\n");
+    let c = Cutover::start(&cfg);
+    let client = reqwest::Client::new();
+
+    let (mut ok, mut failed) = (0, 0);
+    for _ in 0..20 {
+        let r = client.get(c.url("/differ/fail")).send().await.unwrap();
+        let status = r.status();
+        let fallback = r.headers().get("x-cutover-fallback").cloned();
+        let backend = r.headers()["x-cutover-backend"].clone();
+        let v: serde_json::Value = r.json().await.unwrap();
+        if status == 200 {
+            assert_eq!(fallback.unwrap(), "status");
+            assert_eq!(backend, "next");
+            assert_eq!(v["ok"], true);
+            ok += 1;
+        } else {
+            // Over budget: rust's own 500, body and all.
+            assert_eq!(status, 500);
+            assert!(fallback.is_none());
+            assert_eq!(backend, "rust");
+            assert_eq!(v["error"], "boom");
+            failed += 1;
+        }
+    }
+    let taken = c
+        .metric("cutover_fallbacks_total{result=\"taken\",route=\"fail\"}")
+        .await;
+    let over = c
+        .metric("cutover_fallbacks_total{result=\"over_budget\",route=\"fail\"}")
+        .await;
+    assert_eq!((taken, over), (f64::from(ok), f64::from(failed)));
+    assert!(
+        (8..=10).contains(&ok),
+        "{ok} fallbacks of 20 at a 50 % budget"
+    );
+    // Each answer is counted once, by the side that gave it.
+    let requests = |backend: &str, class: &str| {
+        format!(
+            "cutover_requests_total{{backend=\"{backend}\",route=\"fail\",status_class=\"{class}\"}}"
+        )
+    };
+    assert_eq!(c.metric(&requests("next", "2xx")).await, f64::from(ok));
+    assert_eq!(c.metric(&requests("rust", "5xx")).await, f64::from(failed));
+    // Not idempotent: rust's 500 goes to the client, never retried.
+    let r = client.post(c.url("/differ/fail")).send().await.unwrap();
+    assert_eq!(r.status(), 500);
+    assert!(r.headers().get("x-cutover-fallback").is_none());
+    assert_eq!(
+        c.metric("cutover_fallbacks_total{result=\"taken\",route=\"fail\"}")
+            .await,
+        taken
+    );
+
+    // Rust hangs past its 1 s read timeout: next answers, marked "timeout".
+    let r = client.get(c.url("/differ/hang")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["x-cutover-fallback"], "timeout");
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["from"], "next");
+}

@@ -60,7 +60,7 @@ async fn websocket_echo_works_and_an_open_socket_survives_a_flip() {
 
     cfg.write_flag("socket", "backend = \"rust\"\n");
     let client = reqwest::Client::new();
-    let moved = eventually(Duration::from_secs(2), || async {
+    let moved = eventually(Duration::from_secs(10), || async {
         let r = client.get(cutover.url("/ws")).send().await.ok()?;
         (r.headers().get("x-cutover-backend")? == "rust").then_some(())
     })

@@ -137,7 +137,8 @@ async fn channel_auth(State(s): State<UpState>, body: String) -> Response {
 /// Answers that differ between "next" and "rust" on purpose, by case:
 /// `same`, `field` (a changed field), `random` (a random id on every call),
 /// `flaky` (rust: 500 on every other request), `auth` (rust: 401), `slow`
-/// (rust: 400 ms late), `fail` (rust: always 500), `write` (counts
+/// (rust: 400 ms late), `hang` (rust: 3 s late, past its read timeout),
+/// `fail` (rust: always 500), `write` (counts
 /// `x-cutover-shadow: 1`, answers with the body length).
 async fn differ(
     State(s): State<UpState>,
@@ -173,6 +174,12 @@ async fn differ(
                 tokio::time::sleep(Duration::from_millis(400)).await;
             }
             json(200, serde_json::json!({"ok": true}))
+        }
+        "hang" => {
+            if rust {
+                tokio::time::sleep(Duration::from_secs(3)).await;
+            }
+            json(200, serde_json::json!({"ok": true, "from": s.name}))
         }
         "write" => {
             if headers.get("x-cutover-shadow").is_some_and(|v| v == "1") {

@@ -245,7 +245,10 @@ async fn retain_routes_forgets_removed_routes() {
     let caps = caps();
     let t0 = Instant::now();
     admit_n(&caps, &client_capped(), &user("a"), 1, t0).await;
-    caps.retain_routes(|route| route != "r");
+    assert_eq!(
+        caps.retain_routes(|route| route != "r"),
+        vec!["r".to_string()]
+    );
     assert!(caps.gauges(t0).is_empty());
 }
 
