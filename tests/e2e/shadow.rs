@@ -109,6 +109,46 @@ async fn each_mismatch_category_is_counted_and_logged_redacted() {
     assert!(diffs["routes"].get("same").is_none());
 }
 
+/// A rust side that fails 1 % of the time: every failure is a counted status
+/// mismatch (and logged), the other 99 % compare equal, and the client only
+/// ever sees next's answers.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_500_on_one_percent_of_requests_is_counted_exactly() {
+    let next = Upstream::start("next").await;
+    let rust = Upstream::start("rust").await;
+    let cfg = ConfigDir::new(&routes_toml(
+        &next.url(),
+        &rust.url(),
+        "",
+        &route("rare", "rare", ""),
+    ));
+    cfg.write_flag("rare", SHADOW_ALL);
+    let c = Cutover::start(&cfg);
+    let client = reqwest::Client::new();
+    for _ in 0..300 {
+        let r = client.get(c.url("/differ/rare")).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["x-cutover-backend"], "next");
+        r.bytes().await.unwrap();
+    }
+    metric_at_least(&c, &compared("rare", "cross"), 300.0).await;
+    assert_eq!(c.metric(&mismatches("rare", "cross", "status")).await, 3.0);
+    for cat in ["header", "body", "auth_decision", "timeout", "error"] {
+        assert_eq!(c.metric(&mismatches("rare", "cross", cat)).await, 0.0, "{cat}");
+    }
+    let diffs: serde_json::Value = reqwest::get(format!("http://{}/-/diffs?route=rare", c.admin))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let entries = diffs["routes"]["rare"]["entries"].as_array().unwrap();
+    assert!(
+        entries.iter().all(|e| e["category"] == "status"),
+        "{diffs}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn noise_floor_shows_a_random_id_as_noise_and_ignore_absorbs_it() {
     let next = Upstream::start("next").await;

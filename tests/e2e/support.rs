@@ -136,7 +136,8 @@ async fn channel_auth(State(s): State<UpState>, body: String) -> Response {
 
 /// Answers that differ between "next" and "rust" on purpose, by case:
 /// `same`, `field` (a changed field), `random` (a random id on every call),
-/// `flaky` (rust: 500 on every other request), `auth` (rust: 401), `slow`
+/// `flaky` (rust: 500 on every other request), `rare` (rust: 500 on 1 % of
+/// requests, every 100th), `auth` (rust: 401), `slow`
 /// (rust: 400 ms late), `hang` (rust: 3 s late, past its read timeout),
 /// `fail` (rust: always 500), `write` (counts
 /// `x-cutover-shadow: 1`, answers with the body length).
@@ -167,6 +168,7 @@ async fn differ(
             serde_json::json!({"id": rand::random::<u64>(), "v": 1}),
         ),
         "flaky" if rust && n % 2 == 0 => json(500, serde_json::json!({"error": "boom"})),
+        "rare" if rust && n % 100 == 99 => json(500, serde_json::json!({"error": "boom"})),
         "auth" if rust => json(401, serde_json::json!({"error": "unauthorized"})),
         "fail" if rust => json(500, serde_json::json!({"error": "boom"})),
         "slow" => {
