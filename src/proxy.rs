@@ -437,6 +437,23 @@ impl ProxyHttp for Cutover {
         }
     }
 
+    /// The request as Pingora's own error and retry lines show it: the query
+    /// redacted like the access log's (`?token=` never reaches a log).
+    fn request_summary(&self, session: &Session, _ctx: &Ctx) -> String {
+        let head = session.req_header();
+        let host = head
+            .headers
+            .get(http::header::HOST)
+            .map_or(std::borrow::Cow::Borrowed("-"), |h| {
+                String::from_utf8_lossy(h.as_bytes())
+            });
+        format!(
+            "{} {}, Host: {host}",
+            head.method,
+            headers::loggable_path(head)
+        )
+    }
+
     async fn logging(&self, session: &mut Session, e: Option<&Error>, ctx: &mut Ctx) {
         let pending_shadow = ctx.shadow.take();
         let status = ctx

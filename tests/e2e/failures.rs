@@ -42,6 +42,29 @@ async fn dead_upstream_gives_json_502_naming_route_and_backend() {
     assert!(counted.is_some(), "{}", cutover.metrics().await);
 }
 
+/// Pingora's own "Fail to proxy" lines (a failed upstream, a retry) carry a
+/// request summary: its query must be redacted like the access log's.
+#[tokio::test(flavor = "multi_thread")]
+async fn proxy_error_logs_never_show_a_query_secret() {
+    let rust = Upstream::start("rust").await;
+    let cfg = ConfigDir::new(&routes_toml(&closed_port_url(), &rust.url(), "", ROUTE));
+    let cutover = Cutover::start(&cfg);
+    for path in ["/api/chat/user-threads", "/some/page"] {
+        let r = reqwest::get(cutover.url(&format!("{path}?token=sekrit-991&page=2")))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 502);
+    }
+    let logged = eventually(Duration::from_secs(10), || async {
+        let log = cutover.log();
+        log.contains("Fail to proxy").then_some(log)
+    })
+    .await
+    .expect("no proxy error logged");
+    assert!(!logged.contains("sekrit-991"), "{logged}");
+    assert!(logged.contains("token=REDACTED"), "{logged}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn slow_upstream_gives_json_504_after_the_read_timeout() {
     let next = Upstream::start("next").await;

@@ -134,7 +134,11 @@ async fn a_500_on_one_percent_of_requests_is_counted_exactly() {
     metric_at_least(&c, &compared("rare", "cross"), 300.0).await;
     assert_eq!(c.metric(&mismatches("rare", "cross", "status")).await, 3.0);
     for cat in ["header", "body", "auth_decision", "timeout", "error"] {
-        assert_eq!(c.metric(&mismatches("rare", "cross", cat)).await, 0.0, "{cat}");
+        assert_eq!(
+            c.metric(&mismatches("rare", "cross", cat)).await,
+            0.0,
+            "{cat}"
+        );
     }
     let diffs: serde_json::Value = reqwest::get(format!("http://{}/-/diffs?route=rare", c.admin))
         .await
@@ -143,10 +147,7 @@ async fn a_500_on_one_percent_of_requests_is_counted_exactly() {
         .await
         .unwrap();
     let entries = diffs["routes"]["rare"]["entries"].as_array().unwrap();
-    assert!(
-        entries.iter().all(|e| e["category"] == "status"),
-        "{diffs}"
-    );
+    assert!(entries.iter().all(|e| e["category"] == "status"), "{diffs}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
