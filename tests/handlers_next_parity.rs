@@ -34,6 +34,17 @@ enum Side<'a> {
     Next(&'a str, reqwest::Client),
 }
 
+/// The `x-cutover-*` headers cutover would send for `id`, signed now with the
+/// key the legacy app is started with.
+fn signed_identity(id: &cutover::identity::Identity) -> Vec<(&'static str, String)> {
+    let key = cutover::identity::IdentityKey::new(legacy_next::IDENTITY_KEY).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    cutover::identity::identity_headers(id, &key, now)
+}
+
 impl Side<'_> {
     async fn call(&self, c: &Case, path: &str, body: String) -> (u16, String) {
         let content_type = match c.payload {
@@ -67,11 +78,9 @@ impl Side<'_> {
                     req = req.header("x-cutover-shadow", "1");
                 }
                 if let Some(id) = &c.who {
-                    req = req
-                        .header("x-cutover-user-id", &id.user_id)
-                        .header("x-cutover-auth", id.scheme.as_str());
-                    if let Some(t) = &id.tenant_id {
-                        req = req.header("x-cutover-tenant-id", t);
+                    // Signed as cutover signs them; the app verifies.
+                    for (name, value) in signed_identity(id) {
+                        req = req.header(name, value);
                     }
                 }
                 let res = req.send().await.expect("next answers");
@@ -242,4 +251,45 @@ async fn rust_handlers_answer_exactly_like_the_legacy_next_app() {
         rust_events.len() >= 5,
         "events were recorded: {rust_events:#?}"
     );
+
+    // The app trusts only signed identity headers, as the rust middleware does:
+    // a caller that reaches Next directly cannot claim to be someone.
+    let client = reqwest::Client::new();
+    let who = cutover::identity::Identity {
+        scheme: cutover::identity::AuthScheme::Session,
+        user_id: "u1".into(),
+        email: None,
+        tenant_id: None,
+        expires_at: None,
+    };
+    let url = format!("{}/api/chat/user-threads", next.base_url);
+    let forged = client
+        .get(&url)
+        .header("x-cutover-user-id", "u1")
+        .header("x-cutover-auth", "session")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 401);
+    let mut tampered = client.get(&url);
+    for (name, value) in signed_identity(&who) {
+        let value = if name == "x-cutover-user-id" {
+            "u2".to_string()
+        } else {
+            value
+        };
+        tampered = tampered.header(name, value);
+    }
+    let tampered = tampered.send().await.unwrap();
+    assert_eq!(tampered.status(), 401);
+    let v: Value = tampered.json().await.unwrap();
+    assert_eq!(
+        v,
+        json!({"error": "unauthorized", "reason": "bad_signature"})
+    );
+    let mut signed = client.get(&url);
+    for (name, value) in signed_identity(&who) {
+        signed = signed.header(name, value);
+    }
+    assert_eq!(signed.send().await.unwrap().status(), 200);
 }

@@ -9,11 +9,10 @@
 
 use crate::e2e::{ConfigDir, Cutover};
 use crate::harness::{APP_ID, APP_KEY, APP_SECRET, TestDb, seed};
-use crate::legacy_next::{LegacyNext, NEXTAUTH_SECRET};
+use crate::legacy_next::{IDENTITY_KEY, LegacyNext, NEXTAUTH_SECRET};
 
 /// Bearer JWT secret of the `[[auth.chatbot]]` issuer "tenant-chatbot".
 pub const CHATBOT_JWT_SECRET: &str = "parity-chatbot-jwt-secret-0123456789abcdef";
-const IDENTITY_KEY: &str = "parity-identity-key-0123456789abcdef0123456789";
 
 /// Contract endpoints the shipped routes.toml does not claim (they would
 /// stay on next whatever the flags say); the test claims them so a flip

@@ -15,6 +15,10 @@ use tokio::process::{Child, Command};
 /// The `NEXTAUTH_SECRET` the app is started with (give cutover the same one).
 pub const NEXTAUTH_SECRET: &str = "legacy-next-test-secret";
 
+/// The `CUTOVER_IDENTITY_KEY` the app verifies `x-cutover-*` headers with
+/// (give cutover the same one).
+pub const IDENTITY_KEY: &str = "legacy-next-identity-key-0123456789abcdef";
+
 /// One `npm ci` / `next build` per test binary, however many tests start the app.
 static BUILD: tokio::sync::Mutex<bool> = tokio::sync::Mutex::const_new(false);
 
@@ -102,6 +106,7 @@ impl LegacyNext {
             .env("PUSHER_HOST", "127.0.0.1")
             .env("PUSHER_PORT", pusher_port.to_string())
             .env("NEXTAUTH_SECRET", NEXTAUTH_SECRET)
+            .env("CUTOVER_IDENTITY_KEY", IDENTITY_KEY)
             .env("NEXTAUTH_URL", "http://127.0.0.1")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

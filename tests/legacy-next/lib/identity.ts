@@ -1,8 +1,64 @@
 // Who is calling: the identity cutover verified (x-cutover-* headers) when
 // present, else the NextAuth session. Mirrors crate::identity::Identity.
+//
+// The x-cutover-* headers are trusted only with a valid
+// `x-cutover-identity-sig: t=<unix>,v1=<hex HMAC-SHA256>` over
+// `v1\n<t>\n<auth>\n<user-id>\n<email>\n<tenant-id>` (header values as sent,
+// absent = empty; values percent-encoded outside visible ASCII), keyed by
+// CUTOVER_IDENTITY_KEY and at most 60 s old — the same rule as
+// src/identity/headers.rs. A request that reaches Next without cutover in
+// front cannot claim to be anyone.
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { getServerSession } from 'next-auth';
 import { authOptions } from './auth';
-import { forbidden, unauthorized } from './errors';
+import { ApiError, forbidden, unauthorized } from './errors';
+
+const MAX_SIGNATURE_AGE_SECS = 60;
+const bad = (reason: string) => new ApiError('unauthorized', reason);
+
+/** One header's value; repeated values (joined by ", ") are refused. */
+function single(h: Headers, name: string): string | null {
+  const v = h.get(name);
+  if (v !== null && v.includes(', ')) throw bad('malformed');
+  return v;
+}
+
+function decode(v: string): string {
+  try {
+    return decodeURIComponent(v);
+  } catch {
+    throw bad('malformed');
+  }
+}
+
+/** The verified header identity, or null when there is none. Throws a 401 ApiError. */
+function fromHeaders(h: Headers): Identity | null {
+  const sig = single(h, 'x-cutover-identity-sig');
+  const user = single(h, 'x-cutover-user-id');
+  if (sig === null) {
+    if (user !== null) throw bad('malformed');
+    return null;
+  }
+  const key = process.env.CUTOVER_IDENTITY_KEY;
+  if (!key) throw bad('malformed');
+  const m = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(sig);
+  if (!m) throw bad('malformed');
+  const ts = Number(m[1]);
+  if (Math.abs(Math.floor(Date.now() / 1000) - ts) > MAX_SIGNATURE_AGE_SECS) throw bad('stale_identity');
+  const auth = single(h, 'x-cutover-auth');
+  if (user === null || auth === null) throw bad('malformed');
+  const email = single(h, 'x-cutover-user-email') ?? '';
+  const tenant = single(h, 'x-cutover-tenant-id') ?? '';
+  const want = createHmac('sha256', key).update(`v1\n${ts}\n${auth}\n${user}\n${email}\n${tenant}`).digest();
+  if (!timingSafeEqual(want, Buffer.from(m[2], 'hex'))) throw bad('bad_signature');
+  if (auth !== 'session' && auth !== 'chatbot' && auth !== 'service') throw bad('malformed');
+  return {
+    scheme: auth,
+    userId: decode(user),
+    email: email ? decode(email) : null,
+    tenantId: tenant ? decode(tenant) : null,
+  };
+}
 
 export type Identity = {
   scheme: 'session' | 'chatbot' | 'service';
@@ -12,13 +68,8 @@ export type Identity = {
 };
 
 export async function identify(req: Request): Promise<Identity> {
-  const h = req.headers;
-  const userId = h.get('x-cutover-user-id');
-  if (userId) {
-    const auth = h.get('x-cutover-auth');
-    const scheme = auth === 'chatbot' || auth === 'service' ? auth : 'session';
-    return { scheme, userId, email: h.get('x-cutover-user-email'), tenantId: h.get('x-cutover-tenant-id') };
-  }
+  const verified = fromHeaders(req.headers);
+  if (verified) return verified;
   const session = await getServerSession(authOptions);
   const id = (session?.user as { id?: string } | undefined)?.id;
   if (!id) throw unauthorized();
