@@ -10,26 +10,33 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-3}; SECS=${2:-10}; CONNS=${3:-50}
-WORK=$(mktemp -d); trap 'kill $(jobs -p) 2>/dev/null; nginx -p "$WORK" -c "$WORK/nginx.conf" -s stop 2>/dev/null || true; rm -rf "$WORK"' EXIT
+WORK=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null; for c in origin proxy; do nginx -p "$WORK/$c" -c "$WORK/$c/nginx.conf" -s stop 2>/dev/null || true; done; rm -rf "$WORK"' EXIT
 free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 ORIGIN=$(free_port); NGINX=$(free_port); CUT=$(free_port); ADMIN=$(free_port)
 
 cargo build --release --quiet
-mkdir -p "$WORK/logs"
-cat > "$WORK/nginx.conf" <<NGX
+# The origin and the nginx proxy are separate nginx processes (one worker
+# each), so nginx-as-proxy and cutover each run beside the same origin process:
+# wrk, origin and proxy are three processes on every proxied run.
+nginx_conf() { # dir server-block
+  mkdir -p "$WORK/$1/logs"
+  cat > "$WORK/$1/nginx.conf" <<NGX
 worker_processes 1;
-error_log $WORK/logs/error.log;
-pid $WORK/nginx.pid;
+error_log $WORK/$1/logs/error.log;
+pid $WORK/$1/nginx.pid;
 events { worker_connections 4096; }
 http {
   access_log off;
-  upstream origin { server 127.0.0.1:$ORIGIN; keepalive 128; }
-  server { listen 127.0.0.1:$ORIGIN; location / { return 200 "0123456789abcdef0123456789abcdef\n"; } }
-  server { listen 127.0.0.1:$NGINX;
-    location / { proxy_pass http://origin; proxy_http_version 1.1; proxy_set_header Connection ""; } }
+  $2
 }
 NGX
-nginx -p "$WORK" -c "$WORK/nginx.conf"
+  nginx -p "$WORK/$1" -c "$WORK/$1/nginx.conf"
+}
+nginx_conf origin "server { listen 127.0.0.1:$ORIGIN; location / { return 200 \"0123456789abcdef0123456789abcdef\\n\"; } }"
+nginx_conf proxy "upstream origin { server 127.0.0.1:$ORIGIN; keepalive 128; }
+  server { listen 127.0.0.1:$NGINX;
+    location / { proxy_pass http://origin; proxy_http_version 1.1; proxy_set_header Connection \"\"; } }"
 
 SECRET=bench-nextauth-secret-0123456789abcdef
 ( cd tests/tokens && [ -d node_modules ] || npm ci --no-audit --no-fund --silent )

@@ -429,8 +429,13 @@ impl ProxyHttp for Cutover {
         if let respond::Failure::Upstream { kind, .. } = failure {
             ctx.upstream_error = Some(kind);
         }
-        let code =
-            respond::write_failure(session, failure, ctx.route_label(), ctx.side.as_str()).await;
+        let (route, side) = (ctx.route_label(), ctx.side.as_str());
+        let extra = ctx
+            .snap
+            .as_ref()
+            .map(|snap| response_headers(snap, route, ctx.side))
+            .unwrap_or_default();
+        let code = respond::write_failure(session, failure, route, side, &extra).await;
         FailToProxy {
             error_code: code,
             can_reuse_downstream: false,

@@ -341,7 +341,7 @@ async fn refuse(
         session,
         status,
         body,
-        &[("retry-after", rej.retry_after_secs().to_string())],
+        &[("retry-after", &rej.retry_after_secs().to_string())],
     )
     .await?;
     Ok(Admission::Answered(status))

@@ -73,11 +73,13 @@ pub fn json_body(error: &str, route: &str, backend: &str) -> Bytes {
 
 /// Write the response for `failure` (if the client can still take one).
 /// Returns the status written, 0 for none.
+/// `extra`: the `x-cutover-route` / `x-cutover-backend` headers, when on.
 pub async fn write_failure(
     session: &mut Session,
     failure: Failure,
     route: &str,
     backend: &str,
+    extra: &[(&'static str, &str)],
 ) -> u16 {
     let (status, code) = match failure {
         Failure::Upstream { status: 504, .. } => (504, "upstream_timeout"),
@@ -98,7 +100,7 @@ pub async fn write_failure(
         return status;
     }
     let body = json_body(code, route, backend);
-    if write_json(session, status, body, &[]).await.is_err() {
+    if write_json(session, status, body, extra).await.is_err() {
         return 0;
     }
     status
@@ -109,14 +111,14 @@ pub async fn write_json(
     session: &mut Session,
     status: u16,
     body: Bytes,
-    extra: &[(&'static str, String)],
+    extra: &[(&'static str, &str)],
 ) -> pingora::Result<()> {
     let mut h = ResponseHeader::build(status, Some(4 + extra.len()))?;
     h.insert_header(http::header::CONTENT_TYPE, "application/json")?;
     h.insert_header(http::header::CONTENT_LENGTH, body.len().to_string())?;
     h.insert_header(http::header::CACHE_CONTROL, "no-store")?;
     for (k, v) in extra {
-        h.insert_header(*k, v.as_str())?;
+        h.insert_header(*k, *v)?;
     }
     session.set_keepalive(None);
     session.write_response_header(Box::new(h), false).await?;
@@ -132,7 +134,7 @@ pub async fn unauthorized(session: &mut Session, reason: &str, www_authenticate:
         session,
         401,
         body,
-        &[("www-authenticate", www_authenticate)],
+        &[("www-authenticate", &www_authenticate)],
     )
     .await
     {

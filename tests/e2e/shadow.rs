@@ -345,49 +345,64 @@ async fn guard_trips_the_route_back_to_next_until_the_flag_file_changes() {
     assert!(back.is_some(), "rust never served again after the edit");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn failed_rust_requests_fall_back_to_next_within_the_budget() {
-    let next = Upstream::start("next").await;
-    let routes = route(
-        "fb",
-        "same",
-        "fallback = \"next\"\nfallback_budget = { ratio = 0.5, window = \"60s\" }",
-    );
-    let cfg = ConfigDir::new(&routes_toml(&next.url(), "http://127.0.0.1:1", "", &routes));
-    cfg.write_flag("fb", "backend = \"rust\"\n");
-    let c = Cutover::start(&cfg);
+const HALF_BUDGET: &str =
+    "fallback = \"next\"\nfallback_budget = { ratio = 0.5, window = \"60s\" }";
+
+/// 20 GETs of `path` on a route (`id`) whose rust always fails, with a 50 %
+/// fallback budget: about half are answered by next and marked `why`, the
+/// rest get `over_status`; both are counted. Then a POST, never retried, gets
+/// `over_status` too. Returns how many fell back and the POST's body.
+async fn half_fall_back(
+    c: &Cutover,
+    id: &str,
+    path: &str,
+    why: &str,
+    over_status: u16,
+) -> (u32, String) {
     let client = reqwest::Client::new();
     let (mut ok, mut failed) = (0, 0);
     for _ in 0..20 {
-        let r = client.get(c.url("/differ/same")).send().await.unwrap();
-        if r.status() == 200 {
-            assert_eq!(r.headers()["x-cutover-fallback"], "connect");
-            assert_eq!(r.headers()["x-cutover-backend"], "next");
+        let r = client.get(c.url(path)).send().await.unwrap();
+        let status = r.status();
+        let fallback = r.headers().get("x-cutover-fallback").cloned();
+        let backend = r.headers()["x-cutover-backend"].clone();
+        if status == 200 {
+            assert_eq!(fallback.unwrap(), why);
+            assert_eq!(backend, "next");
             ok += 1;
         } else {
-            assert_eq!(r.status(), 502);
+            assert_eq!(status, over_status);
+            assert!(fallback.is_none());
+            assert_eq!(backend, "rust");
             failed += 1;
         }
     }
-    let taken = c
-        .metric("cutover_fallbacks_total{result=\"taken\",route=\"fb\"}")
-        .await;
-    let over = c
-        .metric("cutover_fallbacks_total{result=\"over_budget\",route=\"fb\"}")
-        .await;
+    let fallbacks =
+        |result: &str| format!("cutover_fallbacks_total{{result=\"{result}\",route=\"{id}\"}}");
+    let taken = c.metric(&fallbacks("taken")).await;
+    let over = c.metric(&fallbacks("over_budget")).await;
     assert_eq!((taken, over), (f64::from(ok), f64::from(failed)));
     assert!(
         (8..=10).contains(&ok),
         "{ok} fallbacks of 20 at a 50 % budget"
     );
-    // Not idempotent: never retried.
-    let r = client.post(c.url("/differ/same")).send().await.unwrap();
-    assert_eq!(r.status(), 502);
-    assert_eq!(
-        c.metric("cutover_fallbacks_total{result=\"taken\",route=\"fb\"}")
-            .await,
-        taken
-    );
+    let r = client.post(c.url(path)).send().await.unwrap();
+    assert_eq!(r.status(), over_status);
+    assert!(r.headers().get("x-cutover-fallback").is_none());
+    assert_eq!(c.metric(&fallbacks("taken")).await, taken);
+    (ok, r.text().await.unwrap())
+}
+
+/// Rust refuses connections: GETs fall back within the budget.
+#[tokio::test(flavor = "multi_thread")]
+async fn failed_rust_requests_fall_back_to_next_within_the_budget() {
+    let next = Upstream::start("next").await;
+    let routes = route("fb", "same", HALF_BUDGET);
+    let cfg = ConfigDir::new(&routes_toml(&next.url(), "http://127.0.0.1:1", "", &routes));
+    cfg.write_flag("fb", "backend = \"rust\"\n");
+    let c = Cutover::start(&cfg);
+    let (_, body) = half_fall_back(&c, "fb", "/differ/same", "connect", 502).await;
+    assert!(body.contains("bad_gateway"), "{body}");
 }
 
 /// A remote rust that answers 500 (the head is seen before anything is
@@ -397,9 +412,8 @@ async fn failed_rust_requests_fall_back_to_next_within_the_budget() {
 async fn remote_rust_5xx_and_timeouts_fall_back_to_next_within_the_budget() {
     let next = Upstream::start("next").await;
     let rust = Upstream::start("rust").await;
-    let budget = "fallback = \"next\"\nfallback_budget = { ratio = 0.5, window = \"60s\" }";
     let routes = [
-        route("fail", "fail", budget),
+        route("fail", "fail", HALF_BUDGET),
         route(
             "hang",
             "hang",
@@ -411,40 +425,10 @@ async fn remote_rust_5xx_and_timeouts_fall_back_to_next_within_the_budget() {
     cfg.write_flag("fail", "backend = \"rust\"\n");
     cfg.write_flag("hang", "backend = \"rust\"\n");
     let c = Cutover::start(&cfg);
-    let client = reqwest::Client::new();
 
-    let (mut ok, mut failed) = (0, 0);
-    for _ in 0..20 {
-        let r = client.get(c.url("/differ/fail")).send().await.unwrap();
-        let status = r.status();
-        let fallback = r.headers().get("x-cutover-fallback").cloned();
-        let backend = r.headers()["x-cutover-backend"].clone();
-        let v: serde_json::Value = r.json().await.unwrap();
-        if status == 200 {
-            assert_eq!(fallback.unwrap(), "status");
-            assert_eq!(backend, "next");
-            assert_eq!(v["ok"], true);
-            ok += 1;
-        } else {
-            // Over budget: rust's own 500, body and all.
-            assert_eq!(status, 500);
-            assert!(fallback.is_none());
-            assert_eq!(backend, "rust");
-            assert_eq!(v["error"], "boom");
-            failed += 1;
-        }
-    }
-    let taken = c
-        .metric("cutover_fallbacks_total{result=\"taken\",route=\"fail\"}")
-        .await;
-    let over = c
-        .metric("cutover_fallbacks_total{result=\"over_budget\",route=\"fail\"}")
-        .await;
-    assert_eq!((taken, over), (f64::from(ok), f64::from(failed)));
-    assert!(
-        (8..=10).contains(&ok),
-        "{ok} fallbacks of 20 at a 50 % budget"
-    );
+    // Over budget (and for the POST): rust's own 500 reaches the client.
+    let (ok, body) = half_fall_back(&c, "fail", "/differ/fail", "status", 500).await;
+    assert_eq!(body, r#"{"error":"boom"}"#);
     // Each answer is counted once, by the side that gave it.
     let requests = |backend: &str, class: &str| {
         format!(
@@ -452,19 +436,10 @@ async fn remote_rust_5xx_and_timeouts_fall_back_to_next_within_the_budget() {
         )
     };
     assert_eq!(c.metric(&requests("next", "2xx")).await, f64::from(ok));
-    assert_eq!(c.metric(&requests("rust", "5xx")).await, f64::from(failed));
-    // Not idempotent: rust's 500 goes to the client, never retried.
-    let r = client.post(c.url("/differ/fail")).send().await.unwrap();
-    assert_eq!(r.status(), 500);
-    assert!(r.headers().get("x-cutover-fallback").is_none());
-    assert_eq!(
-        c.metric("cutover_fallbacks_total{result=\"taken\",route=\"fail\"}")
-            .await,
-        taken
-    );
+    assert_eq!(c.metric(&requests("rust", "5xx")).await, f64::from(21 - ok));
 
     // Rust hangs past its 1 s read timeout: next answers, marked "timeout".
-    let r = client.get(c.url("/differ/hang")).send().await.unwrap();
+    let r = reqwest::get(c.url("/differ/hang")).await.unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["x-cutover-fallback"], "timeout");
     let v: serde_json::Value = r.json().await.unwrap();
