@@ -131,3 +131,120 @@ async fn sighup_reloads_at_once() {
     .await;
     assert!(logged.is_some());
 }
+
+/// Pingora's graceful upgrade: a new binary started with `--upgrade` takes the
+/// listening sockets when the old one gets `SIGQUIT`; the old one drains and
+/// exits. A client making a fresh connection for every request all along sees
+/// no refused connection and no failed request.
+#[tokio::test(flavor = "multi_thread")]
+async fn graceful_upgrade_hands_the_sockets_over_without_failing_a_request() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+    let next = Upstream::start("next").await;
+    let rust = Upstream::start("rust").await;
+    let free = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+    };
+    // Fixed ports: only sockets Pingora bound itself are handed over.
+    let (proxy, admin) = (free(), free());
+    let toml = routes_toml(&next.url(), &rust.url(), "", ROUTE)
+        .replace(
+            "admin_listen = \"127.0.0.1:0\"",
+            &format!("admin_listen = \"{admin}\""),
+        )
+        .replace(
+            "\nlisten = \"127.0.0.1:0\"",
+            &format!("\nlisten = \"{proxy}\""),
+        );
+    let cfg = ConfigDir::new(&toml);
+    let old = Cutover::start(&cfg);
+    assert_eq!(old.proxy, proxy);
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let (ok, failed) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let traffic = {
+        let (stop, ok, failed) = (stop.clone(), ok.clone(), failed.clone());
+        let url = old.url("/api/chat/user-threads");
+        tokio::spawn(async move {
+            let client = reqwest::Client::builder()
+                .pool_max_idle_per_host(0)
+                .build()
+                .unwrap();
+            let mut errors = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                match client.get(&url).send().await {
+                    Ok(r) if r.status() == 200 => {
+                        ok.fetch_add(1, Ordering::Relaxed);
+                    }
+                    other => {
+                        failed.fetch_add(1, Ordering::Relaxed);
+                        errors.push(format!("{other:?}"));
+                    }
+                }
+            }
+            errors
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let upgrade = {
+        let routes = cfg.routes_path();
+        tokio::task::spawn_blocking(move || Cutover::start_upgrade(&routes))
+    };
+    let sock = cfg.dir.path().join("upgrade.sock");
+    let listening = eventually(Duration::from_secs(10), || async {
+        sock.exists().then_some(())
+    })
+    .await;
+    assert!(listening.is_some(), "the new process never opened {sock:?}");
+    let before = ok.load(Ordering::Relaxed);
+    let pid = old.child.id().to_string();
+    let quit = std::process::Command::new("kill")
+        .args(["-QUIT", &pid])
+        .status()
+        .unwrap();
+    assert!(quit.success());
+    let new = upgrade.await.unwrap();
+    assert_eq!(new.proxy, proxy);
+
+    // The old process drains (grace period 3 s, then 1 s) and exits.
+    let mut old = old;
+    let exited = eventually(Duration::from_secs(15), || {
+        let done = old.child.try_wait().unwrap().is_some();
+        async move { done.then_some(()) }
+    })
+    .await;
+    assert!(exited.is_some(), "the old process did not exit");
+    let after_exit = ok.load(Ordering::Relaxed);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.store(true, Ordering::Relaxed);
+    let errors = traffic.await.unwrap();
+    eprintln!(
+        "upgrade: {before} ok before SIGQUIT, {after_exit} by the old one's exit, {} in all",
+        ok.load(Ordering::Relaxed)
+    );
+    assert!(
+        errors.is_empty(),
+        "{} failed: {:?}",
+        errors.len(),
+        &errors[..errors.len().min(5)]
+    );
+    assert_eq!(failed.load(Ordering::Relaxed), 0);
+    assert!(
+        ok.load(Ordering::Relaxed) > after_exit,
+        "nothing served after the old process left"
+    );
+    assert!(after_exit > before, "nothing served during the handover");
+    // The new process answers, and counts what it served.
+    assert!(
+        new.metric(
+            "cutover_requests_total{backend=\"next\",route=\"threads\",status_class=\"2xx\"}"
+        )
+        .await
+            > 0.0
+    );
+}

@@ -348,12 +348,24 @@ impl Cutover {
     }
 
     pub fn start_with_env(cfg: &ConfigDir, env: &[(&str, &str)]) -> Cutover {
-        let stderr_path = cfg.dir.path().join("cutover.log");
+        Self::spawn(&cfg.routes_path(), env, &[], "cutover.log")
+    }
+
+    /// `cutover serve --upgrade` on the same config: blocks (until it has the
+    /// listening sockets) only once the running one gets `SIGQUIT`, so call it
+    /// from a blocking thread.
+    pub fn start_upgrade(routes: &Path) -> Cutover {
+        Self::spawn(routes, &[], &["--upgrade"], "cutover-upgraded.log")
+    }
+
+    fn spawn(routes: &Path, env: &[(&str, &str)], extra: &[&str], log: &str) -> Cutover {
+        let dir = routes.parent().unwrap();
+        let stderr_path = dir.join(log);
         let stderr = std::fs::File::create(&stderr_path).unwrap();
-        let sock = cfg.dir.path().join("upgrade.sock");
-        let pid = cfg.dir.path().join("cutover.pid");
+        let sock = dir.join("upgrade.sock");
+        let pid = dir.join("cutover.pid");
         // Per-instance upgrade socket and pid file (Pingora defaults are fixed /tmp paths).
-        let text = std::fs::read_to_string(cfg.routes_path()).unwrap();
+        let text = std::fs::read_to_string(routes).unwrap();
         if !text.contains("upgrade_sock") {
             let text = text.replacen(
                 "[server]\n",
@@ -364,11 +376,13 @@ impl Cutover {
                 ),
                 1,
             );
-            std::fs::write(cfg.routes_path(), text).unwrap();
+            std::fs::write(routes, text).unwrap();
         }
         let mut child = Command::new(env!("CARGO_BIN_EXE_cutover"))
-            .args(["serve", "--config"])
-            .arg(cfg.routes_path())
+            .arg("serve")
+            .args(extra)
+            .arg("--config")
+            .arg(routes)
             .env("RUST_LOG", "info")
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
