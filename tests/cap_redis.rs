@@ -105,6 +105,59 @@ async fn two_replicas_sharing_redis_hold_one_per_client_cap() {
 }
 
 #[tokio::test]
+async fn two_replicas_sharing_redis_hold_one_per_channel_window() {
+    let prefix = prefix("channel");
+    let url = format!("redis://{REDIS}/0");
+    let a = caps(url.clone(), Duration::from_millis(500), &prefix);
+    let b = caps(url, Duration::from_millis(500), &prefix);
+    assert!(
+        a.connect_store().await && b.connect_store().await,
+        "redis on {REDIS}"
+    );
+    // 3 per (client, channel) a minute; no per-client limit.
+    let policy = CapPolicy {
+        per_channel: Some(Rate::new(NonZeroU32::new(3).unwrap(), Duration::from_secs(60)).unwrap()),
+        ..CapPolicy::default()
+    };
+    let mut admitted = 0;
+    let mut waits = Vec::new();
+    for _ in 0..5 {
+        for replica in [&a, &b] {
+            match admit_channel(replica, &policy, "private-a").await {
+                Ok(()) => admitted += 1,
+                Err(rejection) => waits.push(rejection.retry_after),
+            }
+        }
+    }
+    assert_eq!(admitted, 3, "the two replicas together admit one window");
+    assert!(
+        waits.iter().all(|w| *w > Duration::from_secs(50)),
+        "{waits:?}"
+    );
+    assert_eq!(
+        a.store_stats().fallbacks_total + b.store_stats().fallbacks_total,
+        0
+    );
+    // Another channel of the same client has its own window.
+    assert!(admit_channel(&b, &policy, "private-b").await.is_ok());
+}
+
+async fn admit_channel(
+    caps: &Caps,
+    policy: &CapPolicy,
+    channel: &str,
+) -> Result<(), cutover::cap::Rejection> {
+    caps.admit_client(
+        "realtime-auth",
+        policy,
+        &user("u1"),
+        Some(channel),
+        Instant::now(),
+    )
+    .await
+}
+
+#[tokio::test]
 async fn closed_port_falls_back_to_local_caps_within_the_timeout() {
     let port = {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");

@@ -4,12 +4,14 @@
 //! Order of checks (fairness: a client's own limit comes before the shared
 //! ones): per-client → per-channel → [collapse/cache, done by the caller with
 //! [`Collapser`](super::Collapser)] → breaker → inflight.
-//! May use: every sibling module, `rand`.
+//! May use: every sibling module, `rand`, `sha2`.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
 
 use super::bounded::BoundedMap;
 use super::breaker::{Breaker, BreakerState};
@@ -18,7 +20,7 @@ use super::gcra::{self, GcraDecision};
 use super::inflight::{Inflight, Timer, TokioTimer};
 use super::key::ClientKey;
 use super::permit::Permit;
-use super::policy::{CapPolicy, CapStore, CapsConfig, ClientRate};
+use super::policy::{CapPolicy, CapStore, CapsConfig, ClientRate, Rate};
 use super::redis_store::RedisStore;
 use super::{CapReason, Rejection, jittered};
 
@@ -123,21 +125,12 @@ impl Caps {
         {
             return Err(self.reject(CapReason::ClientRate, wait, policy));
         }
-        if let (Some(limit), Some(channel)) = (&policy.per_channel, channel) {
-            let hashed = state.channels.key_of(&(key.as_str(), channel));
-            let per = limit.per;
-            let verdict = state.channels.update(
-                hashed,
-                now,
-                |log, now| log.is_idle(per, now),
-                |slot| {
-                    slot.get_or_insert_with(ChannelLog::default)
-                        .check(limit, now)
-                },
-            );
-            if let Err(wait) = verdict {
-                return Err(self.reject(CapReason::ChannelRate, wait, policy));
-            }
+        if let (Some(limit), Some(channel)) = (&policy.per_channel, channel)
+            && let Err(wait) = self
+                .check_channel(route, &state, limit, &key, channel, now)
+                .await
+        {
+            return Err(self.reject(CapReason::ChannelRate, wait, policy));
         }
         Ok(())
     }
@@ -248,6 +241,41 @@ impl Caps {
                     Ok(())
                 }
                 GcraDecision::Deny { wait } => Err(wait),
+            },
+        )
+    }
+
+    /// The `(client, channel)` window: shared through Redis when configured
+    /// (keyed by a digest, as channel names come from clients), else local.
+    async fn check_channel(
+        &self,
+        route: &str,
+        state: &RouteState,
+        limit: &Rate,
+        key: &str,
+        channel: &str,
+        now: Instant,
+    ) -> Result<(), Duration> {
+        if let Some(redis) = &self.redis {
+            let digest = Sha256::new()
+                .chain_update(key.as_bytes())
+                .chain_update([0])
+                .chain_update(channel.as_bytes())
+                .finalize();
+            let shared_key = format!("{route}:ch:{}", hex::encode(&digest[..16]));
+            if let Some(verdict) = redis.check_window(&shared_key, limit, now).await {
+                return verdict;
+            }
+        }
+        let hashed = state.channels.key_of(&(key, channel));
+        let per = limit.per;
+        state.channels.update(
+            hashed,
+            now,
+            |log, now| log.is_idle(per, now),
+            |slot| {
+                slot.get_or_insert_with(ChannelLog::default)
+                    .check(limit, now)
             },
         )
     }

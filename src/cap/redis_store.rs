@@ -1,8 +1,10 @@
-//! Shared per-client GCRA buckets in Redis, for many replicas.
+//! Shared per-client GCRA buckets and per-(client, channel) windows in Redis,
+//! for many replicas.
 //!
-//! One atomic Lua script per check (the same maths as `gcra`, in microseconds
-//! of Redis server time, so replicas need no synchronised clocks); keys expire
-//! when their bucket is full again. Never blocks a request longer than the
+//! One atomic Lua script per check (the same maths as `gcra` and `channel`,
+//! in microseconds of Redis server time, so replicas need no synchronised
+//! clocks); keys expire when their bucket is full again or their window is
+//! empty. Never blocks a request longer than the
 //! configured timeout and never fails closed: when Redis is unreachable, slow
 //! or erroring, [`RedisStore::check`] returns `None` and the caller uses its
 //! local buckets; Redis is retried after a back-off by a background connect.
@@ -16,7 +18,7 @@ use std::time::{Duration, Instant};
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, Client, Script};
 
-use super::policy::{ClientRate, RedisStoreConfig, redact_url};
+use super::policy::{ClientRate, Rate, RedisStoreConfig, redact_url};
 
 /// KEYS[1] bucket; ARGV[1] emission interval µs, ARGV[2] tolerance µs
 /// (burst × interval). Returns {1, 0} admitted or {0, wait µs}.
@@ -34,6 +36,24 @@ if ahead > tolerance then
 end
 redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.ceil(ahead / 1000) + 1)
 return {1, 0}
+"#;
+
+/// KEYS[1] window (a sorted set of admission times); ARGV[1] window µs,
+/// ARGV[2] max admissions in it, ARGV[3] a unique suffix for this call.
+/// Returns {1, 0} admitted or {0, wait µs} until the oldest admission leaves.
+const WINDOW_LUA: &str = r#"
+local per = tonumber(ARGV[1])
+local max = tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.0f', now - per))
+if redis.call('ZCARD', KEYS[1]) < max then
+  redis.call('ZADD', KEYS[1], string.format('%.0f', now), string.format('%.0f', now) .. ':' .. ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], math.ceil(per / 1000) + 1)
+  return {1, 0}
+end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return {0, tonumber(oldest[2]) + per - now}
 "#;
 
 /// Back-off and connect bounds for the background connect.
@@ -61,6 +81,10 @@ pub struct RedisStore {
     client: Option<Client>,
     config: RedisStoreConfig,
     script: Script,
+    window: Script,
+    /// Makes each window entry unique across calls (and, by its random
+    /// start, across replicas).
+    calls: AtomicU64,
     shared: Arc<Shared>,
 }
 
@@ -80,6 +104,8 @@ impl RedisStore {
             client,
             config,
             script: Script::new(GCRA_LUA),
+            window: Script::new(WINDOW_LUA),
+            calls: AtomicU64::new(rand::random()),
             shared: Arc::new(Shared {
                 state: Mutex::new(Conn::Idle),
                 fallbacks: AtomicU64::new(0),
@@ -96,15 +122,43 @@ impl RedisStore {
         limit: &ClientRate,
         now: Instant,
     ) -> Option<Result<(), Duration>> {
+        let interval = limit.rate.emission_interval().as_micros().max(1) as u64;
+        let tolerance = interval.saturating_mul(u64::from(limit.burst.get()));
+        let mut call = self.script.prepare_invoke();
+        call.key(format!("{}{}", self.config.key_prefix, key))
+            .arg(interval)
+            .arg(tolerance);
+        self.run(call, now).await
+    }
+
+    /// Checks one request against the shared sliding window `key` (at most
+    /// `limit.count` admissions in any `limit.per`). `None` as for `check`.
+    pub async fn check_window(
+        &self,
+        key: &str,
+        limit: &Rate,
+        now: Instant,
+    ) -> Option<Result<(), Duration>> {
+        let unique = self.calls.fetch_add(1, Ordering::Relaxed);
+        let mut call = self.window.prepare_invoke();
+        call.key(format!("{}{}", self.config.key_prefix, key))
+            .arg(limit.per.as_micros().max(1) as u64)
+            .arg(limit.count.get())
+            .arg(unique);
+        self.run(call, now).await
+    }
+
+    /// Runs one prepared script call within the timeout: `{1, _}` admits,
+    /// `{0, wait µs}` refuses; `None` when Redis is not usable (counted).
+    async fn run(
+        &self,
+        call: redis::ScriptInvocation<'_>,
+        now: Instant,
+    ) -> Option<Result<(), Duration>> {
         let Some(mut conn) = self.connection(now) else {
             self.shared.fallbacks.fetch_add(1, Ordering::Relaxed);
             return None;
         };
-        let interval = limit.rate.emission_interval().as_micros().max(1) as u64;
-        let tolerance = interval.saturating_mul(u64::from(limit.burst.get()));
-        let full_key = format!("{}{}", self.config.key_prefix, key);
-        let mut call = self.script.prepare_invoke();
-        call.key(full_key).arg(interval).arg(tolerance);
         let answer = tokio::time::timeout(
             self.config.timeout,
             call.invoke_async::<(i64, i64)>(&mut conn),
