@@ -4,10 +4,9 @@
 //! One atomic Lua script per check (the same maths as `gcra` and `channel`,
 //! in microseconds of Redis server time, so replicas need no synchronised
 //! clocks); keys expire when their bucket is full again or their window is
-//! empty. Never blocks a request longer than the
-//! configured timeout and never fails closed: when Redis is unreachable, slow
-//! or erroring, [`RedisStore::check`] returns `None` and the caller uses its
-//! local buckets; Redis is retried after a back-off by a background connect.
+//! empty. Never blocks a request longer than the configured timeout and
+//! never fails closed: when Redis is unreachable, slow or erroring, a check
+//! returns `None` and the caller uses its local state; Redis is retried after a back-off by a background connect.
 //! Logs once per transition; counts every check answered locally.
 //! May use: `redis`, `tokio`, `tracing`, `policy`.
 
