@@ -159,7 +159,14 @@ async fn graceful_upgrade_hands_the_sockets_over_without_failing_a_request() {
         .replace(
             "\nlisten = \"127.0.0.1:0\"",
             &format!("\nlisten = \"{proxy}\""),
-        );
+        )
+        // A loaded machine: the old process may hold a request for a while
+        // after it stops accepting; give it time to finish, as production would.
+        .replace(
+            "graceful_shutdown_timeout_seconds = 1",
+            "graceful_shutdown_timeout_seconds = 10",
+        )
+        .replace("read_timeout_ms = 1000", "read_timeout_ms = 10000");
     let cfg = ConfigDir::new(&toml);
     let old = Cutover::start(&cfg);
     assert_eq!(old.proxy, proxy);
