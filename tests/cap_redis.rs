@@ -66,9 +66,9 @@ async fn hammer(caps: &Caps, policy: &CapPolicy, key: &ClientKey, n: usize) -> (
     (admitted, slowest)
 }
 
-#[tokio::test]
-async fn two_replicas_sharing_redis_hold_one_per_client_cap() {
-    let prefix = prefix("shared");
+/// Two cap engines (replicas) on the real Redis, one key prefix; connected.
+async fn two_replicas(test: &str) -> (Caps, Caps, String) {
+    let prefix = prefix(test);
     let url = format!("redis://{REDIS}/0");
     let a = caps(url.clone(), Duration::from_millis(500), &prefix);
     let b = caps(url, Duration::from_millis(500), &prefix);
@@ -76,6 +76,12 @@ async fn two_replicas_sharing_redis_hold_one_per_client_cap() {
         a.connect_store().await && b.connect_store().await,
         "redis on {REDIS}"
     );
+    (a, b, prefix)
+}
+
+#[tokio::test]
+async fn two_replicas_sharing_redis_hold_one_per_client_cap() {
+    let (a, b, prefix) = two_replicas("shared").await;
     let policy = policy(10);
     let mut admitted = 0;
     for _ in 0..20 {
@@ -106,14 +112,7 @@ async fn two_replicas_sharing_redis_hold_one_per_client_cap() {
 
 #[tokio::test]
 async fn two_replicas_sharing_redis_hold_one_per_channel_window() {
-    let prefix = prefix("channel");
-    let url = format!("redis://{REDIS}/0");
-    let a = caps(url.clone(), Duration::from_millis(500), &prefix);
-    let b = caps(url, Duration::from_millis(500), &prefix);
-    assert!(
-        a.connect_store().await && b.connect_store().await,
-        "redis on {REDIS}"
-    );
+    let (a, b, _) = two_replicas("channel").await;
     // 3 per (client, channel) a minute; no per-client limit.
     let policy = CapPolicy {
         per_channel: Some(Rate::new(NonZeroU32::new(3).unwrap(), Duration::from_secs(60)).unwrap()),
