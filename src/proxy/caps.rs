@@ -385,7 +385,6 @@ pub fn outcome(status: u16, upstream_error: Option<&str>) -> crate::cap::Outcome
     }
 }
 
-/// Export in-flight and breaker gauges and the store's fallback count.
 /// On every config snapshot: a route removed (or no longer capped) drops its
 /// buckets, breaker and gauges; its counters stay, as counters do.
 pub fn on_snapshot(state: &CapState, metrics: &Metrics, snap: &crate::reload::Snapshot) {
@@ -412,6 +411,7 @@ pub fn on_snapshot(state: &CapState, metrics: &Metrics, snap: &crate::reload::Sn
     }
 }
 
+/// Export in-flight and breaker gauges and the store's fallback count.
 pub fn export(state: &CapState, metrics: &Metrics, last_fallbacks: &std::sync::atomic::AtomicU64) {
     for g in state.caps.gauges(Instant::now()) {
         metrics
