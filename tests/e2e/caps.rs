@@ -20,17 +20,28 @@ cap = {{ {cap} }}
     )
 }
 
+/// A pusher-js channel authorization: the form POST it sends.
+async fn auth_post(
+    client: &reqwest::Client,
+    url: &str,
+    socket: &str,
+    channel: &str,
+) -> reqwest::Result<reqwest::Response> {
+    client
+        .post(url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("socket_id={socket}&channel_name={channel}"))
+        .send()
+        .await
+}
+
 async fn authorize(
     client: &reqwest::Client,
     url: &str,
     socket: &str,
     channel: &str,
 ) -> Result<u16, String> {
-    client
-        .post(url)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!("socket_id={socket}&channel_name={channel}"))
-        .send()
+    auth_post(client, url, socket, channel)
         .await
         .map(|r| r.status().as_u16())
         .map_err(|e| e.to_string())
@@ -165,13 +176,7 @@ async fn refused_client_gets_429_json_with_retry_after_and_identical_requests_co
     let url = cutover.url("/api/chat/realtime/auth");
 
     // A repeat within the TTL is answered from the cache, byte for byte.
-    let first = client
-        .post(&url)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("socket_id=1.1&channel_name=private-a")
-        .send()
-        .await
-        .unwrap();
+    let first = auth_post(&client, &url, "1.1", "private-a").await.unwrap();
     assert_eq!(first.status(), 200);
     let first_body = first.text().await.unwrap();
     // The leader's answer reaches the cache just after its client has it, so
@@ -179,13 +184,7 @@ async fn refused_client_gets_429_json_with_retry_after_and_identical_requests_co
     // the same answer and the backend is not called again.
     let mut how = String::new();
     for _ in 0..50 {
-        let again = client
-            .post(&url)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body("socket_id=1.1&channel_name=private-a")
-            .send()
-            .await
-            .unwrap();
+        let again = auth_post(&client, &url, "1.1", "private-a").await.unwrap();
         how = again.headers()["x-cutover-collapsed"]
             .to_str()
             .unwrap()
@@ -203,11 +202,7 @@ async fn refused_client_gets_429_json_with_retry_after_and_identical_requests_co
     // The same client keeps asking: refused with 429, JSON and Retry-After.
     let mut refused = None;
     for i in 0..10 {
-        let r = client
-            .post(&url)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(format!("socket_id=1.1&channel_name=private-b{i}"))
-            .send()
+        let r = auth_post(&client, &url, "1.1", &format!("private-b{i}"))
             .await
             .unwrap();
         if r.status() == 429 {
