@@ -13,7 +13,9 @@ pub mod pusher;
 pub mod realtime;
 pub mod tenant_chatbot;
 pub mod user_threads;
+pub mod whatsapp;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,6 +36,9 @@ pub struct AppState {
     pub pool: PgPool,
     pub pusher: PusherClient,
     pub realtime_cache: Arc<RealtimeConfigCache>,
+    /// Where WhatsApp media files live (`WHATSAPP_MEDIA_ROOT`); `None` → the
+    /// media route answers 503.
+    pub media_root: Option<PathBuf>,
 }
 
 impl AppState {
@@ -42,7 +47,16 @@ impl AppState {
             pool,
             pusher,
             realtime_cache: Arc::new(RealtimeConfigCache::new(REALTIME_CONFIG_TTL)),
+            media_root: std::env::var_os("WHATSAPP_MEDIA_ROOT")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
         }
+    }
+
+    /// The same state with another media root (tests).
+    pub fn with_media_root(mut self, root: Option<PathBuf>) -> AppState {
+        self.media_root = root;
+        self
     }
 }
 
@@ -52,5 +66,6 @@ pub fn router(state: AppState) -> Router {
         .merge(realtime::router())
         .merge(user_threads::router())
         .merge(tenant_chatbot::router())
+        .merge(whatsapp::router())
         .with_state(state)
 }

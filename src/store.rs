@@ -11,6 +11,7 @@ pub mod cursor;
 pub mod directory;
 pub mod scheduled;
 pub mod threads;
+pub mod whatsapp;
 
 #[cfg(test)]
 mod tests;

@@ -105,11 +105,16 @@ impl Effects {
     /// Send one event (skipped on a dry-run). The state change is already
     /// committed, so a failed broadcast is logged, not returned.
     pub async fn broadcast<T: Serialize>(&self, channel: &str, event: &str, payload: &T) {
+        self.broadcast_to(&[channel], event, payload).await;
+    }
+
+    /// [`Effects::broadcast`] to several channels in one trigger.
+    pub async fn broadcast_to<T: Serialize>(&self, channels: &[&str], event: &str, payload: &T) {
         if self.dry_run {
             return;
         }
-        if let Err(e) = self.pusher.trigger(channel, event, payload).await {
-            tracing::warn!(error = %e, channel, event, "broadcast failed");
+        if let Err(e) = self.pusher.trigger_many(channels, event, payload).await {
+            tracing::warn!(error = %e, ?channels, event, "broadcast failed");
         }
     }
 }

@@ -102,7 +102,7 @@ pub fn body_error_code(body: &[u8]) -> Option<i64> {
 struct TriggerBody<'a> {
     name: &'a str,
     data: String,
-    channels: [&'a str; 1],
+    channels: &'a [&'a str],
 }
 
 impl PusherClient {
@@ -147,11 +147,22 @@ impl PusherClient {
         event: &str,
         data: &T,
     ) -> Result<(), PusherError> {
+        self.trigger_many(&[channel], event, data).await
+    }
+
+    /// Trigger one event on several channels in one API call (as the
+    /// `pusher` SDK does for `trigger([a, b], …)`).
+    pub async fn trigger_many<T: Serialize>(
+        &self,
+        channels: &[&str],
+        event: &str,
+        data: &T,
+    ) -> Result<(), PusherError> {
         let config = &self.inner.config;
         let body = serde_json::to_string(&TriggerBody {
             name: event,
             data: serde_json::to_string(data)?,
-            channels: [channel],
+            channels,
         })?;
         let path = format!("/apps/{}/events", config.app_id);
         let now = SystemTime::now()

@@ -1,0 +1,218 @@
+//! The Baileys worker's routes (service identity): the sessions it must
+//! hold, batched event ingest (replay-safe), outbox claim and result.
+
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::baileys;
+use super::error::{SESSION_NOT_FOUND, WaError};
+use super::events::{WaEvent, emit};
+use super::ingest::{self, Applied};
+use super::params::{Body, Worker};
+use crate::handlers::AppState;
+use crate::handlers::extract::Effects;
+use crate::store::whatsapp::ingest::{NewMessage, upsert_message};
+use crate::store::whatsapp::outbox::{self, Claimed, MAX_ATTEMPTS};
+use crate::store::whatsapp::sessions::{self, HeldSession};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/whatsapp/worker/sessions", get(held))
+        .route("/api/whatsapp/worker/events", post(events))
+        .route("/api/whatsapp/worker/outbox/claim", post(claim))
+        .route(
+            "/api/whatsapp/worker/outbox/{outbox_id}/result",
+            post(result),
+        )
+}
+
+#[derive(Serialize)]
+struct HeldList {
+    sessions: Vec<HeldSession>,
+}
+
+async fn held(State(state): State<AppState>, _: Worker) -> Result<Json<HeldList>, WaError> {
+    let sessions = sessions::held(&state.pool).await?;
+    Ok(Json(HeldList { sessions }))
+}
+
+#[derive(Serialize)]
+struct Ingested {
+    success: bool,
+    duplicate: bool,
+    applied: Applied,
+}
+
+async fn events(
+    State(state): State<AppState>,
+    _: Worker,
+    effects: Effects,
+    body: Result<Body, WaError>,
+) -> Result<Json<Ingested>, WaError> {
+    let body = body?;
+    let session = sessions::by_id(&state.pool, body.session_id()?)
+        .await?
+        .ok_or(SESSION_NOT_FOUND)?;
+    let batch = baileys::parse_batch(&body.0).map_err(|_| WaError::BadRequest("Invalid batch"))?;
+    let mut tx = effects.begin().await?;
+    let fresh = ingest_guard(&mut tx, &session.session_id, &batch.batch_id).await?;
+    if !fresh {
+        effects.finish(tx).await?;
+        return Ok(Json(Ingested {
+            success: true,
+            duplicate: true,
+            applied: Applied::default(),
+        }));
+    }
+    let outcome = ingest::apply(&mut tx, &session.session_id, &batch.events).await?;
+    effects.finish(tx).await?;
+    emit(
+        &effects,
+        &session.session_id,
+        &session.tenant_id,
+        &outcome.events,
+    )
+    .await;
+    Ok(Json(Ingested {
+        success: true,
+        duplicate: false,
+        applied: outcome.applied,
+    }))
+}
+
+async fn ingest_guard(
+    tx: &mut sqlx::PgConnection,
+    session_id: &str,
+    batch_id: &str,
+) -> Result<bool, WaError> {
+    Ok(crate::store::whatsapp::ingest::claim_batch(tx, session_id, batch_id).await?)
+}
+
+#[derive(Serialize)]
+struct ClaimedList {
+    items: Vec<Claimed>,
+}
+
+/// An integer field within `range`, else the default; any other type or an
+/// out-of-range value is a 400 with `error`.
+fn int_in(
+    body: &Body,
+    key: &str,
+    range: std::ops::RangeInclusive<i64>,
+    default: i64,
+    error: &'static str,
+) -> Result<i64, WaError> {
+    match body.0.get(key) {
+        None | Some(Value::Null) => Ok(default),
+        Some(v) => v
+            .as_i64()
+            .filter(|n| range.contains(n))
+            .ok_or(WaError::BadRequest(error)),
+    }
+}
+
+async fn claim(
+    _: Worker,
+    effects: Effects,
+    body: Result<Body, WaError>,
+) -> Result<Json<ClaimedList>, WaError> {
+    let body = body?;
+    let worker = body
+        .text("workerId")
+        .ok_or(WaError::BadRequest("workerId is required"))?;
+    let limit = int_in(&body, "limit", 1..=100, 10, "Invalid limit")?;
+    let lease = int_in(&body, "leaseSeconds", 5..=600, 60, "Invalid leaseSeconds")?;
+    let mut tx = effects.begin().await?;
+    let items = outbox::claim(&mut tx, worker, limit, lease).await?;
+    effects.finish(tx).await?;
+    Ok(Json(ClaimedList { items }))
+}
+
+#[derive(Serialize)]
+struct Settled {
+    success: bool,
+    duplicate: bool,
+    status: &'static str,
+}
+
+async fn result(
+    State(state): State<AppState>,
+    _: Worker,
+    effects: Effects,
+    Path(outbox_id): Path<String>,
+    body: Result<Body, WaError>,
+) -> Result<Json<Settled>, WaError> {
+    let body = body?;
+    let _worker = body
+        .text("workerId")
+        .ok_or(WaError::BadRequest("workerId is required"))?;
+    let ok = match body.0.get("ok") {
+        Some(Value::Bool(ok)) => *ok,
+        _ => return Err(WaError::BadRequest("ok is required")),
+    };
+    let mut tx = effects.begin().await?;
+    let row = outbox::lock(&mut tx, &outbox_id)
+        .await?
+        .ok_or(WaError::NotFound("Outbox item not found"))?;
+    let session = sessions::by_id(&state.pool, &row.session_id)
+        .await?
+        .ok_or(WaError::NotFound("Outbox item not found"))?;
+    if row.status == "sent" {
+        effects.finish(tx).await?;
+        return Ok(Json(Settled {
+            success: true,
+            duplicate: true,
+            status: "sent",
+        }));
+    }
+    if !ok {
+        let status = if row.attempts < MAX_ATTEMPTS {
+            "queued"
+        } else {
+            "failed"
+        };
+        outbox::settle(&mut tx, &outbox_id, status, body.text("error")).await?;
+        effects.finish(tx).await?;
+        return Ok(Json(Settled {
+            success: true,
+            duplicate: false,
+            status,
+        }));
+    }
+    outbox::settle(&mut tx, &outbox_id, "sent", None).await?;
+    let message_id = body.text("messageId").unwrap_or(&row.wa_message_id);
+    let now = chrono::Utc::now();
+    let sent = NewMessage {
+        message_id,
+        remote_jid: &row.to_jid,
+        from_me: true,
+        content: Some(&row.content),
+        message_type: "TEXT",
+        status: "SENT",
+        media_url: None,
+        media_mime_type: None,
+        media_size: None,
+        quoted_message_id: None,
+        timestamp: now,
+        metadata: None,
+        sender_id: row.sender_id.as_deref(),
+    };
+    let (stored, created) = upsert_message(&mut tx, &row.session_id, &sent).await?;
+    effects.finish(tx).await?;
+    let mut events = vec![WaEvent::MessageSent {
+        message: stored.clone(),
+        client_message_id: row.client_message_id.clone(),
+    }];
+    if created {
+        events.push(WaEvent::MessageReceived(stored));
+    }
+    emit(&effects, &session.session_id, &session.tenant_id, &events).await;
+    Ok(Json(Settled {
+        success: true,
+        duplicate: false,
+        status: "sent",
+    }))
+}
