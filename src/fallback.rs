@@ -1,6 +1,7 @@
 //! Budgeted fallback to next: when the rust side fails before any response
-//! byte on an idempotent request, the request may be retried on next — but at
-//! most `ratio` of the route's requests over a sliding `window` may be, so a
+//! byte on an idempotent request (or a POST/PATCH on a route that declares
+//! them safe to replay), the request may be retried on next — but at most
+//! `ratio` of the route's requests over a sliding `window` may be, so a
 //! broken rust side cannot double next's load. Owns the eligibility rule
 //! (`eligible`) and the per-route budget; time is passed in. Knows nothing of
 //! Pingora or metrics (`FallbackResult::as_str` is the metric label).
@@ -12,12 +13,14 @@ use std::time::{Duration, Instant};
 /// Response header marking a response served by fallback.
 pub const FALLBACK_HEADER: &str = "x-cutover-fallback";
 
-/// A route's `fallback_budget = { ratio, window }`.
+/// A route's fallback policy: `fallback_budget = { ratio, window }` and
+/// `fallback_non_idempotent`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BudgetPolicy {
     /// Share of the route's requests that may fall back, 0..=1.
     pub ratio: f64,
     pub window: Duration,
+    pub methods: RetryMethods,
 }
 
 impl Default for BudgetPolicy {
@@ -25,7 +28,36 @@ impl Default for BudgetPolicy {
         BudgetPolicy {
             ratio: 0.05,
             window: Duration::from_secs(60),
+            methods: RetryMethods::Idempotent,
         }
+    }
+}
+
+/// Which request methods a route may retry on next
+/// (`fallback_non_idempotent = false | true`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RetryMethods {
+    /// GET, HEAD, OPTIONS, PUT, DELETE (the default).
+    #[default]
+    Idempotent,
+    /// Those and POST, PATCH: the handlers on both sides dedupe the request
+    /// by a key, so running it twice does no harm.
+    AlsoNonIdempotent,
+}
+
+impl RetryMethods {
+    /// Whether a request with this method may be retried at all.
+    pub fn allow(self, method: &Method) -> bool {
+        const IDEMPOTENT: [Method; 5] = [
+            Method::GET,
+            Method::HEAD,
+            Method::OPTIONS,
+            Method::PUT,
+            Method::DELETE,
+        ];
+        IDEMPOTENT.contains(method)
+            || (self == RetryMethods::AlsoNonIdempotent
+                && (*method == Method::POST || *method == Method::PATCH))
     }
 }
 
@@ -55,23 +87,17 @@ impl FallbackResult {
 }
 
 /// May this failure be retried on next at all (before the budget)? Only
-/// idempotent methods, only before any response byte reached the client,
-/// and only when the request body can be replayed.
+/// methods the route's `methods` allow (idempotent ones, plus POST and PATCH
+/// with `fallback_non_idempotent`), only before any response byte reached
+/// the client, and only when the request body can be replayed.
 pub fn eligible(
     method: &Method,
+    methods: RetryMethods,
     _failure: Failure,
     response_started: bool,
     body_replayable: bool,
 ) -> bool {
-    let idempotent = [
-        Method::GET,
-        Method::HEAD,
-        Method::OPTIONS,
-        Method::PUT,
-        Method::DELETE,
-    ]
-    .contains(method);
-    idempotent && !response_started && body_replayable
+    methods.allow(method) && !response_started && body_replayable
 }
 
 #[derive(Default)]

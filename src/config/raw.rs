@@ -71,6 +71,7 @@ struct RawRoute {
     compare: Option<Spanned<super::shadow::RawCompare>>,
     fallback: Option<Spanned<super::shadow::RawFallbackTarget>>,
     fallback_budget: Option<Spanned<super::shadow::RawFallbackBudget>>,
+    fallback_non_idempotent: Option<Spanned<bool>>,
     guard: Option<Spanned<super::shadow::RawGuard>>,
 }
 
@@ -219,6 +220,7 @@ pub fn build(path: &Path, text: &str, raw: RawFile) -> Result<Config, ConfigErro
             compare,
             fallback,
             fallback_budget,
+            fallback_non_idempotent,
             guard,
         } = r;
         let id_span = id.span();
@@ -228,6 +230,7 @@ pub fn build(path: &Path, text: &str, raw: RawFile) -> Result<Config, ConfigErro
             compare,
             fallback,
             fallback_budget,
+            fallback_non_idempotent,
             guard,
         };
         let route_id = RouteId::parse(id.get_ref()).map_err(|m| err(id_span.clone(), m))?;

@@ -1,11 +1,11 @@
 //! Config edge for shadowing, comparison, fallback and the guard: serde
 //! mirrors of the flag-file key `shadow = { … }` and of the route keys
-//! `shadow_writes`, `shadow_limits`, `compare`, `fallback`, `fallback_budget`
-//! and `guard`, converted with `TryFrom` into the serde-free types of
-//! `shadow`, `fallback` and `judge`. Errors name the key and the fix; the
-//! caller prefixes the file, line and route id.
+//! `shadow_writes`, `shadow_limits`, `compare`, `fallback`, `fallback_budget`,
+//! `fallback_non_idempotent` and `guard`, converted with `TryFrom` into the
+//! serde-free types of `shadow`, `fallback` and `judge`. Errors name the key
+//! and the fix; the caller prefixes the file, line and route id.
 
-use crate::fallback::BudgetPolicy;
+use crate::fallback::{BudgetPolicy, RetryMethods};
 use crate::judge::Guard;
 use crate::shadow::{ComparePolicy, JsonPath, ShadowFlag, ShadowRoute, ShadowWrites};
 use serde::Deserialize;
@@ -46,6 +46,10 @@ pub enum ShadowConfigError {
         "fallback_budget is set but fallback is not; add fallback = \"next\" or remove fallback_budget"
     )]
     BudgetWithoutFallback,
+    #[error(
+        "fallback_non_idempotent is set but fallback is not; add fallback = \"next\" (the key only lets POST and PATCH fall back too) or remove fallback_non_idempotent"
+    )]
+    NonIdempotentWithoutFallback,
 }
 
 type Result<T> = std::result::Result<T, ShadowConfigError>;
@@ -137,6 +141,8 @@ pub struct RawRouteShadowKeys {
     pub compare: Option<RawCompare>,
     pub fallback: Option<RawFallbackTarget>,
     pub fallback_budget: Option<RawFallbackBudget>,
+    /// Route key `fallback_non_idempotent = true | false` (default false).
+    pub fallback_non_idempotent: Option<bool>,
     pub guard: Option<RawGuard>,
 }
 
@@ -144,7 +150,8 @@ pub struct RawRouteShadowKeys {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RouteShadowConfig {
     pub shadow: ShadowRoute,
-    /// Some when the route declares `fallback = "next"`.
+    /// Some when the route declares `fallback = "next"`; its budget and the
+    /// methods it may retry.
     pub fallback: Option<BudgetPolicy>,
     pub guard: Option<Guard>,
 }
@@ -158,6 +165,7 @@ impl TryFrom<RawRouteShadowKeys> for RouteShadowConfig {
             compare,
             fallback,
             fallback_budget,
+            fallback_non_idempotent,
             guard,
         } = raw;
         let writes = match shadow_writes {
@@ -192,11 +200,20 @@ impl TryFrom<RawRouteShadowKeys> for RouteShadowConfig {
             max_response_body_bytes,
             policy,
         };
-        let fallback = match (fallback, fallback_budget) {
-            (None, None) => None,
-            (None, Some(_)) => return Err(ShadowConfigError::BudgetWithoutFallback),
-            (Some(RawFallbackTarget::Next), budget) => {
-                Some(budget_policy(budget.unwrap_or_default())?)
+        let fallback = match fallback {
+            None if fallback_budget.is_some() => {
+                return Err(ShadowConfigError::BudgetWithoutFallback);
+            }
+            None if fallback_non_idempotent.is_some() => {
+                return Err(ShadowConfigError::NonIdempotentWithoutFallback);
+            }
+            None => None,
+            Some(RawFallbackTarget::Next) => {
+                let methods = match fallback_non_idempotent {
+                    None | Some(false) => RetryMethods::Idempotent,
+                    Some(true) => RetryMethods::AlsoNonIdempotent,
+                };
+                Some(budget_policy(fallback_budget.unwrap_or_default(), methods)?)
             }
         };
         let guard = guard.map(guard_policy).transpose()?;
@@ -243,7 +260,7 @@ fn compare_policy(raw: RawCompare) -> Result<(ComparePolicy, usize)> {
     Ok((ComparePolicy { ignore, headers }, max as usize))
 }
 
-fn budget_policy(raw: RawFallbackBudget) -> Result<BudgetPolicy> {
+fn budget_policy(raw: RawFallbackBudget, methods: RetryMethods) -> Result<BudgetPolicy> {
     let RawFallbackBudget { ratio, window } = raw;
     let ratio = ratio.unwrap_or(0.05);
     if !(ratio > 0.0 && ratio <= 1.0) {
@@ -255,7 +272,11 @@ fn budget_policy(raw: RawFallbackBudget) -> Result<BudgetPolicy> {
         ));
     }
     let window = duration_in("fallback_budget.window", window, "60s", SEC, 3600 * SEC)?;
-    Ok(BudgetPolicy { ratio, window })
+    Ok(BudgetPolicy {
+        ratio,
+        window,
+        methods,
+    })
 }
 
 fn guard_policy(raw: RawGuard) -> Result<Guard> {

@@ -201,6 +201,31 @@ fn fallback_budget_without_fallback_is_rejected_at_its_line() {
 }
 
 #[test]
+fn fallback_non_idempotent_loads_into_the_route_fallback_policy() {
+    let routes = format!("{ROUTES}fallback = \"next\"\nfallback_non_idempotent = true\n");
+    let cfg = load(&routes, &[]).unwrap();
+    let id = RouteId::parse("realtime-auth").unwrap();
+    let policy = cfg.route_shadow(&id).unwrap().fallback.unwrap();
+    assert_eq!(
+        policy.methods,
+        crate::fallback::RetryMethods::AlsoNonIdempotent
+    );
+}
+
+#[test]
+fn fallback_non_idempotent_without_fallback_is_rejected_at_its_line() {
+    let routes = format!("{ROUTES}guard = {{}}\nfallback_non_idempotent = true\n");
+    let e = message(load(&routes, &[]).unwrap_err());
+    assert!(
+        e.starts_with(
+            "routes.toml:18: route `realtime-auth`: fallback_non_idempotent is set but fallback is not; add fallback = \"next\""
+        ),
+        "{e}"
+    );
+    assert!(e.contains("or remove fallback_non_idempotent"), "{e}");
+}
+
+#[test]
 fn bad_shadow_percent_in_a_flag_file_names_its_line() {
     let e = message(
         load(

@@ -58,12 +58,98 @@ fn routes_without_a_fallback_never_take_one() {
     assert!(!b.try_take("other", 1.0, WINDOW, t0));
 }
 
+use RetryMethods::{AlsoNonIdempotent, Idempotent};
+
 #[test]
 fn only_idempotent_requests_before_any_byte_are_eligible() {
-    assert!(eligible(&Method::GET, Failure::Connect, false, true));
-    assert!(eligible(&Method::PUT, Failure::Status5xx, false, true));
-    assert!(!eligible(&Method::POST, Failure::Timeout, false, true));
-    assert!(!eligible(&Method::GET, Failure::Status5xx, true, true));
-    assert!(!eligible(&Method::PUT, Failure::Connect, false, false));
+    assert!(eligible(
+        &Method::GET,
+        Idempotent,
+        Failure::Connect,
+        false,
+        true
+    ));
+    assert!(eligible(
+        &Method::PUT,
+        Idempotent,
+        Failure::Status5xx,
+        false,
+        true
+    ));
+    assert!(!eligible(
+        &Method::POST,
+        Idempotent,
+        Failure::Timeout,
+        false,
+        true
+    ));
+    assert!(!eligible(
+        &Method::GET,
+        Idempotent,
+        Failure::Status5xx,
+        true,
+        true
+    ));
+    assert!(!eligible(
+        &Method::PUT,
+        Idempotent,
+        Failure::Connect,
+        false,
+        false
+    ));
     assert_eq!(FallbackResult::OverBudget.as_str(), "over_budget");
+}
+
+#[test]
+fn post_and_patch_are_eligible_only_on_routes_with_fallback_non_idempotent() {
+    for method in [Method::POST, Method::PATCH] {
+        for failure in [Failure::Connect, Failure::Status5xx, Failure::Timeout] {
+            assert!(
+                !eligible(&method, Idempotent, failure, false, true),
+                "{method}"
+            );
+            assert!(
+                eligible(&method, AlsoNonIdempotent, failure, false, true),
+                "{method}"
+            );
+        }
+    }
+    assert_eq!(BudgetPolicy::default().methods, Idempotent);
+}
+
+#[test]
+fn fallback_non_idempotent_keeps_the_response_started_and_replay_rules() {
+    let post = &Method::POST;
+    assert!(!eligible(
+        post,
+        AlsoNonIdempotent,
+        Failure::Status5xx,
+        true,
+        true
+    ));
+    assert!(!eligible(
+        post,
+        AlsoNonIdempotent,
+        Failure::Connect,
+        false,
+        false
+    ));
+}
+
+#[test]
+fn fallback_non_idempotent_adds_only_post_and_patch() {
+    for method in [
+        Method::GET,
+        Method::HEAD,
+        Method::OPTIONS,
+        Method::PUT,
+        Method::DELETE,
+    ] {
+        assert!(AlsoNonIdempotent.allow(&method), "{method}");
+        assert!(Idempotent.allow(&method), "{method}");
+    }
+    let lock = Method::from_bytes(b"LOCK").unwrap();
+    for method in [Method::CONNECT, Method::TRACE, lock] {
+        assert!(!AlsoNonIdempotent.allow(&method), "{method}");
+    }
 }

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use super::extract::Caller;
 use super::{AppState, HandlerError};
 use crate::identity::AuthScheme;
-use crate::store::{chatbot, directory};
+use crate::store::{chatbot, directory, whatsapp};
 use rules::Channel;
 
 pub fn router() -> Router<AppState> {
@@ -234,7 +234,8 @@ async fn display_name(state: &AppState, caller: &Caller) -> Result<Option<String
 }
 
 /// The channel rules: own user channel, threads one participates in, one's
-/// tenant presence channel; a chatbot visitor only their own conversation.
+/// tenant presence channel, the private channel of a WhatsApp session of
+/// one's tenant; a chatbot visitor only their own conversation.
 async fn may_join(
     state: &AppState,
     caller: &Caller,
@@ -248,6 +249,11 @@ async fn may_join(
         }
         (AuthScheme::Session, Channel::TenantPresence(tenant)) => {
             directory::is_member(&state.pool, &id.user_id, tenant).await?
+        }
+        (AuthScheme::Session, Channel::WhatsApp(session)) => {
+            whatsapp::sessions::visible(&state.pool, session, &id.user_id)
+                .await?
+                .is_some()
         }
         (AuthScheme::Chatbot, Channel::Chatbot(conversation)) => match id.tenant_id.as_deref() {
             Some(tenant) => {

@@ -1,5 +1,6 @@
 //! Fallback glue: when the rust side fails before any response byte on an
-//! idempotent request of a route with `fallback = "next"`, retry on next
+//! eligible request of a route with `fallback = "next"` (an idempotent one,
+//! or POST/PATCH with `fallback_non_idempotent = true`), retry on next
 //! within the route's budget, count `cutover_fallbacks_total{route,result}`
 //! and mark the response with `x-cutover-fallback`.
 //!
@@ -10,7 +11,8 @@
 //! calls `upstream_peer` again and replays the request (its retry buffer
 //! holds up to 64 KiB of body; larger bodies are not eligible). The failed
 //! response's body is never read. Embedded rust: a 5xx status or the handler
-//! timeout, both known before anything is written (`embedded::Early`).
+//! timeout, both known before anything is written (`embedded::Early`), and
+//! only for requests without a body (the handler consumed it).
 //! May use `fallback`, `flags`, `config`, `metrics`.
 
 use std::time::Instant;
@@ -36,7 +38,8 @@ pub struct Attempt<'a> {
 impl GuardState {
     /// Whether a failed rust request may be retried on next now; counts the
     /// decision. None when the route has no fallback or the request is not
-    /// eligible (method, response started, body not replayable).
+    /// eligible (method not allowed by the route's `fallback_non_idempotent`,
+    /// response started, body not replayable).
     pub fn try_fallback(
         &self,
         cfg: &Config,
@@ -45,7 +48,13 @@ impl GuardState {
         now: Instant,
     ) -> Option<FallbackResult> {
         let policy = cfg.route_shadow(route)?.fallback?;
-        if !eligible(a.method, a.failure, a.response_started, a.body_replayable) {
+        if !eligible(
+            a.method,
+            policy.methods,
+            a.failure,
+            a.response_started,
+            a.body_replayable,
+        ) {
             return None;
         }
         let result = if self

@@ -1,4 +1,4 @@
-//! The six shadow route keys as `routes.toml` spans them, so a bad value is
+//! The seven shadow route keys as `routes.toml` spans them, so a bad value is
 //! reported at the line of the key that holds it. Used by `config::raw`.
 
 use std::ops::Range;
@@ -11,13 +11,14 @@ use super::{
 };
 
 /// A route's `shadow_writes`, `shadow_limits`, `compare`, `fallback`,
-/// `fallback_budget` and `guard`, with their positions.
+/// `fallback_budget`, `fallback_non_idempotent` and `guard`, with their positions.
 pub struct SpannedShadowKeys {
     pub shadow_writes: Option<Spanned<RawShadowWrites>>,
     pub shadow_limits: Option<Spanned<RawShadowLimits>>,
     pub compare: Option<Spanned<RawCompare>>,
     pub fallback: Option<Spanned<RawFallbackTarget>>,
     pub fallback_budget: Option<Spanned<RawFallbackBudget>>,
+    pub fallback_non_idempotent: Option<Spanned<bool>>,
     pub guard: Option<Spanned<RawGuard>>,
 }
 
@@ -30,6 +31,7 @@ impl SpannedShadowKeys {
             compare,
             fallback,
             fallback_budget,
+            fallback_non_idempotent,
             guard,
         } = self;
         let spans = [
@@ -40,6 +42,10 @@ impl SpannedShadowKeys {
                 "fallback_budget",
                 fallback_budget.as_ref().map(Spanned::span),
             ),
+            (
+                "fallback_non_idempotent",
+                fallback_non_idempotent.as_ref().map(Spanned::span),
+            ),
             ("fallback", fallback.as_ref().map(Spanned::span)),
             ("guard", guard.as_ref().map(Spanned::span)),
         ];
@@ -49,6 +55,7 @@ impl SpannedShadowKeys {
             compare: compare.map(Spanned::into_inner),
             fallback: fallback.map(Spanned::into_inner),
             fallback_budget: fallback_budget.map(Spanned::into_inner),
+            fallback_non_idempotent: fallback_non_idempotent.map(Spanned::into_inner),
             guard: guard.map(Spanned::into_inner),
         };
         RouteShadowConfig::try_from(raw).map_err(|e| {
@@ -72,5 +79,6 @@ fn key_of(e: &ShadowConfigError) -> &'static str {
             "compare"
         }
         ShadowConfigError::BudgetWithoutFallback => "fallback_budget",
+        ShadowConfigError::NonIdempotentWithoutFallback => "fallback_non_idempotent",
     }
 }

@@ -2,7 +2,7 @@ use super::*;
 use serde::Deserialize;
 use std::time::Duration;
 
-/// Stands in for the lead's raw route: the same six keys, moved out whole.
+/// Stands in for the lead's raw route: the same seven keys, moved out whole.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Route {
@@ -11,6 +11,7 @@ struct Route {
     compare: Option<RawCompare>,
     fallback: Option<RawFallbackTarget>,
     fallback_budget: Option<RawFallbackBudget>,
+    fallback_non_idempotent: Option<bool>,
     guard: Option<RawGuard>,
 }
 
@@ -22,6 +23,7 @@ fn route(toml_text: &str) -> Result<RouteShadowConfig> {
         compare: r.compare,
         fallback: r.fallback,
         fallback_budget: r.fallback_budget,
+        fallback_non_idempotent: r.fallback_non_idempotent,
         guard: r.guard,
     })
 }
@@ -63,6 +65,7 @@ fn full_route_example_parses() {
         compare = { ignore = ["/id", "**/createdAt"], headers = ["Content-Type", "cache-control"], max_body_bytes = 2048 }
         fallback = "next"
         fallback_budget = { ratio = 0.1, window = "2m" }
+        fallback_non_idempotent = true
         guard = { max_error_ratio_delta = 0.05, max_p99_ratio = 2.0, min_requests = 10, window = "1h" }
         "#,
     )
@@ -80,7 +83,8 @@ fn full_route_example_parses() {
         c.fallback,
         Some(BudgetPolicy {
             ratio: 0.1,
-            window: Duration::from_secs(120)
+            window: Duration::from_secs(120),
+            methods: RetryMethods::AlsoNonIdempotent,
         })
     );
     let g = c.guard.unwrap();
@@ -103,6 +107,24 @@ fn fallback_alone_gets_the_default_budget_and_guard_its_defaults() {
     assert_eq!(g.window, Duration::from_secs(300));
 }
 
+#[test]
+fn fallback_non_idempotent_lets_the_route_retry_post_and_patch() {
+    let methods = |t: &str| route(t).unwrap().fallback.map(|p| p.methods);
+    assert_eq!(
+        methods("fallback = \"next\"\nfallback_non_idempotent = true"),
+        Some(RetryMethods::AlsoNonIdempotent)
+    );
+    assert_eq!(
+        methods("fallback = \"next\"\nfallback_non_idempotent = false"),
+        Some(RetryMethods::Idempotent)
+    );
+    assert_eq!(
+        methods("fallback = \"next\""),
+        Some(RetryMethods::Idempotent),
+        "default: idempotent methods only"
+    );
+}
+
 fn err(toml_text: &str) -> String {
     match route(toml_text) {
         Ok(c) => panic!("expected an error, got {c:?}"),
@@ -116,6 +138,14 @@ fn invalid_route_values_name_the_key_and_the_fix() {
         (
             "fallback_budget = { ratio = 0.05 }",
             "fallback_budget is set but fallback is not; add fallback = \"next\"",
+        ),
+        (
+            "fallback_non_idempotent = true",
+            "fallback_non_idempotent is set but fallback is not; add fallback = \"next\"",
+        ),
+        (
+            "fallback_non_idempotent = false",
+            "or remove fallback_non_idempotent",
         ),
         (
             "fallback = \"next\"\nfallback_budget = { ratio = 1.5 }",
@@ -172,6 +202,7 @@ fn invalid_route_values_name_the_key_and_the_fix() {
 fn unknown_keys_and_values_are_rejected_by_serde() {
     assert!(toml::from_str::<Route>("shadow_writes = \"on\"").is_err());
     assert!(toml::from_str::<Route>("fallback = \"rust\"").is_err());
+    assert!(toml::from_str::<Route>("fallback_non_idempotent = \"yes\"").is_err());
     assert!(toml::from_str::<Route>("guard = { windw = \"5m\" }").is_err());
     assert!(toml::from_str::<Flag>("shadow = { percent = 5, nosie_percent = 1 }").is_err());
 }

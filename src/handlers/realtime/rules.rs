@@ -33,6 +33,9 @@ pub enum Channel<'a> {
     TenantPresence(&'a str),
     /// `private-chatbot-{conversationId}`
     Chatbot(&'a str),
+    /// `private-whatsapp.{sessionId}`: members of the session's tenant only
+    /// (the legacy app let any logged-in user in).
+    WhatsApp(&'a str),
     Other,
 }
 
@@ -52,6 +55,8 @@ pub fn classify(name: &str) -> Channel<'_> {
         Channel::TenantPresence(id)
     } else if let Some(id) = with_id("private-chatbot-") {
         Channel::Chatbot(id)
+    } else if let Some(id) = with_id("private-whatsapp.") {
+        Channel::WhatsApp(id)
     } else {
         Channel::Other
     }

@@ -60,6 +60,9 @@ fn channels_are_classified_by_prefix() {
     assert_eq!(classify("private-thread-t1"), Channel::Thread("t1"));
     assert_eq!(classify("presence-tenant-x"), Channel::TenantPresence("x"));
     assert_eq!(classify("private-chatbot-c"), Channel::Chatbot("c"));
+    assert_eq!(classify("private-whatsapp.wa1"), Channel::WhatsApp("wa1"));
+    assert_eq!(classify("private-whatsapp."), Channel::Other);
+    assert_eq!(classify("whatsapp.wa1"), Channel::Other);
     assert_eq!(classify("private-user-"), Channel::Other);
     assert_eq!(classify("public-news"), Channel::Other);
     assert_eq!(classify("private-encrypted-user-u1"), Channel::Other);

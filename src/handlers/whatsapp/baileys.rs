@@ -137,9 +137,9 @@ fn parse_connection(d: &Map<String, Value>) -> Result<ConnectionUpdate, InvalidB
 
 fn parse_upsert(d: &Map<String, Value>) -> Result<Event, InvalidBatch> {
     let notify = match opt_str(d, "type")?.as_deref() {
-        None | Some("notify") => true,
+        Some("notify") => true,
         Some("append") => false,
-        Some(_) => return Err(InvalidBatch),
+        _ => return Err(InvalidBatch),
     };
     let messages = array(d.get("messages").ok_or(InvalidBatch)?)?;
     if !messages.iter().all(Value::is_object) {
@@ -244,7 +244,11 @@ pub fn map_message(v: &Value) -> Option<Mapped<'_>> {
     if remote_jid == "status@broadcast" {
         return None;
     }
-    let secs = v.get("messageTimestamp").and_then(long)?;
+    // Years 1970..=9999, where an ISO string is what `toISOString()` prints.
+    let secs = v
+        .get("messageTimestamp")
+        .and_then(long)
+        .filter(|s| (0..=253_402_300_799).contains(s))?;
     let timestamp = DateTime::from_timestamp(secs, 0)?;
     static NO_MESSAGE: Value = Value::Null;
     let m = v.get("message").unwrap_or(&NO_MESSAGE);

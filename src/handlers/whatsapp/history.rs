@@ -101,11 +101,6 @@ async fn messages(
     query: Query,
 ) -> Result<Json<MessagePage>, WaError> {
     let session = visible(&state, &user, query.session_id()?).await?;
-    let limit = history_limit(&query)?;
-    let before = match query.get("cursor") {
-        None => None,
-        Some(c) => Some(Cursor::decode(c).map_err(|_| WaError::BadRequest("Invalid cursor"))?),
-    };
     let jid = match (query.text("jid"), query.text("contactId")) {
         (Some(jid), _) => Some(jid.to_owned()),
         (None, Some(contact)) => Some(
@@ -114,6 +109,11 @@ async fn messages(
                 .ok_or(WaError::NotFound("Contact not found"))?,
         ),
         (None, None) => None,
+    };
+    let limit = history_limit(&query)?;
+    let before = match query.get("cursor") {
+        None => None,
+        Some(c) => Some(Cursor::decode(c).map_err(|_| WaError::BadRequest("Invalid cursor"))?),
     };
     let (mut messages, next_cursor) = history::page_messages(
         &state.pool,

@@ -151,8 +151,11 @@ async fn remove(
 ) -> Result<Json<Done>, WaError> {
     let session = visible(&state, &user, query.session_id()?).await?;
     let mut tx = effects.begin().await?;
-    sessions::delete(&mut tx, &session.session_id).await?;
+    let deleted = sessions::delete(&mut tx, &session.session_id).await?;
     effects.finish(tx).await?;
+    if !deleted {
+        return Err(SESSION_NOT_FOUND);
+    }
     let events = [WaEvent::Connection("disconnected")];
     emit(&effects, &session.session_id, &session.tenant_id, &events).await;
     Ok(done("Session deleted"))

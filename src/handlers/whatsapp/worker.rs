@@ -146,17 +146,24 @@ async fn result(
     body: Result<Body, WaError>,
 ) -> Result<Json<Settled>, WaError> {
     let body = body?;
-    let _worker = body
-        .text("workerId")
-        .ok_or(WaError::BadRequest("workerId is required"))?;
-    let ok = match body.0.get("ok") {
-        Some(Value::Bool(ok)) => *ok,
-        _ => return Err(WaError::BadRequest("ok is required")),
-    };
     let mut tx = effects.begin().await?;
     let row = outbox::lock(&mut tx, &outbox_id)
         .await?
         .ok_or(WaError::NotFound("Outbox item not found"))?;
+    body.text("workerId")
+        .ok_or(WaError::BadRequest("workerId is required"))?;
+    const INVALID: WaError = WaError::BadRequest("Invalid result");
+    let Some(Value::Bool(ok)) = body.0.get("ok") else {
+        return Err(INVALID);
+    };
+    let ok = *ok;
+    let optional = |key| match body.0.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.as_str()).filter(|s| !s.is_empty())),
+        Some(_) => Err(INVALID),
+    };
+    let message_id = optional("messageId")?;
+    let error = optional("error")?;
     let session = sessions::by_id(&state.pool, &row.session_id)
         .await?
         .ok_or(WaError::NotFound("Outbox item not found"))?;
@@ -174,7 +181,7 @@ async fn result(
         } else {
             "failed"
         };
-        outbox::settle(&mut tx, &outbox_id, status, body.text("error")).await?;
+        outbox::settle(&mut tx, &outbox_id, status, error).await?;
         effects.finish(tx).await?;
         return Ok(Json(Settled {
             success: true,
@@ -183,7 +190,7 @@ async fn result(
         }));
     }
     outbox::settle(&mut tx, &outbox_id, "sent", None).await?;
-    let message_id = body.text("messageId").unwrap_or(&row.wa_message_id);
+    let message_id = message_id.unwrap_or(&row.wa_message_id);
     let now = chrono::Utc::now();
     let sent = NewMessage {
         message_id,

@@ -26,14 +26,16 @@ pub async fn claim_batch(
     Ok(done.rows_affected() == 1)
 }
 
-/// The session's status and QR, locked for the rest of the batch.
+/// The session's status and QR, locked for the rest of the batch. `NO KEY
+/// UPDATE`, not `UPDATE`: the batch row's foreign key already holds a key-share
+/// lock on the session, and two batches upgrading to `FOR UPDATE` deadlock.
 pub async fn lock_connection(
     conn: &mut PgConnection,
     session_id: &str,
 ) -> Result<(String, Option<String>), StoreError> {
     Ok(sqlx::query_as::<_, (String, Option<String>)>(
         r#"SELECT "status"::text, "metadata"->>'qr' FROM whatsapp_sessions
-           WHERE "sessionId" = $1 FOR UPDATE"#,
+           WHERE "sessionId" = $1 FOR NO KEY UPDATE"#,
     )
     .bind(session_id)
     .fetch_one(conn)

@@ -82,6 +82,13 @@ export async function sessionUser(req: Request): Promise<string> {
   return id.userId;
 }
 
+/** The caller of a worker route: a service token (cutover's [[auth.service]]); other kinds → 403. */
+export async function serviceCaller(req: Request): Promise<string> {
+  const id = await identify(req);
+  if (id.scheme !== 'service') throw forbidden('wrong_identity_kind');
+  return id.userId;
+}
+
 export async function chatbotVisitor(req: Request): Promise<{ tenantId: string; visitorId: string }> {
   const id = await identify(req);
   if (id.scheme !== 'chatbot' || !id.tenantId) throw forbidden('wrong_identity_kind');

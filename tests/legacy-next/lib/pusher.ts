@@ -17,9 +17,15 @@ export const pusher: Pusher =
 
 /** Trigger one event unless this is a dry run; Soketi reports auth failures with 200 + {"code":401}. */
 export async function broadcast(dryRun: boolean, channel: string, event: string, payload: unknown): Promise<void> {
+  await broadcastTo(dryRun, [channel], event, payload);
+}
+
+/** One trigger of one event on several channels (at most 100, Pusher's limit). */
+export async function broadcastTo(dryRun: boolean, channels: string[], event: string, payload: unknown): Promise<void> {
   if (dryRun) return;
+  const channel = channels.length === 1 ? channels[0] : channels;
   try {
-    const res = await pusher.trigger(channel, event, payload);
+    const res = await pusher.trigger(channels, event, payload);
     const text = await res.text();
     let code: unknown;
     try {
@@ -35,3 +41,6 @@ export async function broadcast(dryRun: boolean, channel: string, event: string,
 
 export const threadChannel = (threadId: string) => `private-thread-${threadId}`;
 export const chatbotChannel = (conversationId: string) => `private-chatbot-${conversationId}`;
+
+/** The legacy public channel (kept for the current UI) and the members-only private one. */
+export const whatsappChannels = (sessionId: string) => [`whatsapp.${sessionId}`, `private-whatsapp.${sessionId}`];

@@ -50,6 +50,8 @@ fn messages_without_key_chat_or_time_and_status_broadcasts_are_skipped() {
         json!({"key": {"id": "A", "remoteJid": "status@broadcast"}, "messageTimestamp": 1}),
         json!({"key": {"id": "A", "remoteJid": "1@s.whatsapp.net"}}),
         json!({"key": {"id": "A", "remoteJid": "1@s.whatsapp.net"}, "messageTimestamp": "soon"}),
+        json!({"key": {"id": "A", "remoteJid": "1@s.whatsapp.net"}, "messageTimestamp": -1}),
+        json!({"key": {"id": "A", "remoteJid": "1@s.whatsapp.net"}, "messageTimestamp": 253_402_300_800_i64}),
     ] {
         assert_eq!(map_message(&v), None, "{v}");
     }
@@ -102,9 +104,10 @@ fn a_batch_with_any_malformed_event_is_rejected_whole() {
         json!([{"type": "presence.update", "data": {}}]),
         json!([{"type": "connection.update", "data": {"connection": "sideways"}}]),
         json!([{"type": "connection.update", "data": {"qr": 7}}]),
-        json!([{"type": "messages.upsert", "data": {"messages": "x"}}]),
-        json!([{"type": "messages.upsert", "data": {"messages": [1]}}]),
-        json!([{"type": "messages.upsert", "data": {"messages": [], "media": {"a": 1}}}]),
+        json!([{"type": "messages.upsert", "data": {"type": "notify", "messages": "x"}}]),
+        json!([{"type": "messages.upsert", "data": {"messages": []}}]),
+        json!([{"type": "messages.upsert", "data": {"type": "notify", "messages": [1]}}]),
+        json!([{"type": "messages.upsert", "data": {"type": "notify", "messages": [], "media": {"a": 1}}}]),
         json!([{"type": "messages.update", "data": [{"key": {}, "update": {}}]}]),
         json!([{"type": "contacts.upsert", "data": [{"name": "x"}]}]),
         json!([{"type": "contacts.upsert"}]),

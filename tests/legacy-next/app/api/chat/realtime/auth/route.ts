@@ -54,7 +54,10 @@ function suffix(channel: string, prefix: string): string | null {
   return channel.startsWith(prefix) && channel.length > prefix.length ? channel.slice(prefix.length) : null;
 }
 
-/** own user channel; threads one participates in; one's tenant presence; a visitor's own conversation */
+/**
+ * own user channel; threads one participates in; one's tenant presence; a visitor's own conversation;
+ * the private channel of a WhatsApp session of one's tenant
+ */
 async function mayJoin(id: Identity, channel: string): Promise<boolean> {
   let x: string | null;
   if ((x = suffix(channel, 'private-user-')) !== null) return id.scheme === 'session' && x === id.userId;
@@ -65,6 +68,14 @@ async function mayJoin(id: Identity, channel: string): Promise<boolean> {
   if ((x = suffix(channel, 'presence-tenant-')) !== null) {
     return id.scheme === 'session'
       && exists(`SELECT 1 FROM "Membership" WHERE "userId" = $1 AND "tenantId" = $2`, [id.userId, x]);
+  }
+  if ((x = suffix(channel, 'private-whatsapp.')) !== null) {
+    return id.scheme === 'session'
+      && exists(
+        `SELECT 1 FROM whatsapp_sessions s JOIN "Membership" m ON m."tenantId" = s."tenantId"
+         WHERE s."sessionId" = $1 AND m."userId" = $2`,
+        [x, id.userId],
+      );
   }
   if ((x = suffix(channel, 'private-chatbot-')) !== null) {
     return id.scheme === 'chatbot' && id.tenantId !== null
