@@ -139,10 +139,15 @@ pub async fn run(name: &str, stack: &Stack, relay: &Relay, creds: &Creds) -> Run
 /// contracts/legacy-api.yaml (contracts/validate_responses.py; Python with
 /// `pip install -r contracts/requirements.txt`).
 pub fn check_schema(runs: &[&Run]) {
-    let capture = json!({
+    check_capture(&json!({
         "responses": runs.iter().flat_map(|r| r.raw.clone()).collect::<Vec<_>>(),
         "events": runs.iter().flat_map(|r| r.raw_events.clone()).collect::<Vec<_>>(),
-    });
+    }));
+}
+
+/// Validate a capture `{"responses": [...], "events": [...]}` (the format of
+/// contracts/validate_responses.py) against the contract.
+pub fn check_capture(capture: &Value) {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("capture.json");
     std::fs::write(&file, capture.to_string()).expect("write capture");

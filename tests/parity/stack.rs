@@ -96,10 +96,20 @@ impl Stack {
     /// Fresh database, Next and cutover; every route's flag on `side`.
     /// `extra_routes`: more `[[route]]` tables (TOML) for this test.
     pub async fn start(side: Side, pusher_port: u16, extra_routes: &str) -> Stack {
+        Stack::start_with_env(side, pusher_port, extra_routes, &[]).await
+    }
+
+    /// [`Stack::start`] with more environment for both backends.
+    pub async fn start_with_env(
+        side: Side,
+        pusher_port: u16,
+        extra_routes: &str,
+        extra_env: &[(&str, &str)],
+    ) -> Stack {
         let db = TestDb::new().await;
         seed(&db.pool).await;
         let url = format!("postgres://postgres@127.0.0.1:5432/{}", db.name);
-        let next = LegacyNext::start(&url, pusher_port).await;
+        let next = LegacyNext::start_with_env(&url, pusher_port, extra_env).await;
         let text = routes_toml(&next.base_url, extra_routes);
         let route_ids = route_ids(&text);
         let cfg = ConfigDir::new(&text);
@@ -118,6 +128,7 @@ impl Stack {
             ("CHATBOT_JWT_SECRET", CHATBOT_JWT_SECRET),
             ("CUTOVER_IDENTITY_KEY", IDENTITY_KEY),
         ];
+        let env: Vec<(&str, &str)> = env.into_iter().chain(extra_env.iter().copied()).collect();
         let cutover = tokio::task::block_in_place(|| Cutover::start_with_env(&cfg, &env));
         Stack {
             db,

@@ -87,6 +87,15 @@ pub async fn ensure_built() {
 
 impl LegacyNext {
     pub async fn start(database_url: &str, pusher_port: u16) -> LegacyNext {
+        LegacyNext::start_with_env(database_url, pusher_port, &[]).await
+    }
+
+    /// [`LegacyNext::start`] with more environment (e.g. `WHATSAPP_MEDIA_ROOT`).
+    pub async fn start_with_env(
+        database_url: &str,
+        pusher_port: u16,
+        env: &[(&str, &str)],
+    ) -> LegacyNext {
         ensure_built().await;
         let mut child = Command::new("node")
             .args([
@@ -108,6 +117,7 @@ impl LegacyNext {
             .env("NEXTAUTH_SECRET", NEXTAUTH_SECRET)
             .env("CUTOVER_IDENTITY_KEY", IDENTITY_KEY)
             .env("NEXTAUTH_URL", "http://127.0.0.1")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true)
