@@ -1,4 +1,5 @@
 use super::*;
+use RetryMethods::{AlsoNonIdempotent, Idempotent};
 
 const WINDOW: Duration = Duration::from_secs(60);
 
@@ -57,8 +58,6 @@ fn routes_without_a_fallback_never_take_one() {
     b.record_request("other", t0);
     assert!(!b.try_take("other", 1.0, WINDOW, t0));
 }
-
-use RetryMethods::{AlsoNonIdempotent, Idempotent};
 
 #[test]
 fn only_idempotent_requests_before_any_byte_are_eligible() {

@@ -106,15 +106,29 @@ pub fn failure_of_early(e: Early) -> Option<Failure> {
     }
 }
 
-/// From `fail_to_connect` / `error_while_proxy`: switch a failed rust
-/// request to next when the route allows it and the budget has room.
+/// From `fail_to_connect` / `error_while_proxy`: whether to retry the
+/// request on next. Switches a failed rust request to next when the route
+/// allows it and the budget has room. Also true for the error
+/// `retry_on_status` returned, which reaches `error_while_proxy` after the
+/// switch: Pingora's default rule there has just refused to retry it if the
+/// method is not idempotent, but the route's `fallback_non_idempotent`
+/// already allowed it.
 pub fn retry_on_next(
     proxy: &super::Cutover,
     session: &pingora::proxy::Session,
     ctx: &mut super::Ctx,
     e: &pingora::Error,
 ) -> bool {
-    failure_of(e).is_some_and(|f| switch_to_next(proxy, session, ctx, f))
+    switched_on_status(ctx, e)
+        || failure_of(e).is_some_and(|f| switch_to_next(proxy, session, ctx, f))
+}
+
+/// `e` is the retryable error of `retry_on_status`: the request is already
+/// on next for a rust 5xx head (next's own answers never raise it).
+fn switched_on_status(ctx: &super::Ctx, e: &pingora::Error) -> bool {
+    ctx.side == crate::flags::Side::Next
+        && ctx.fallback == Some(label(Failure::Status5xx))
+        && matches!(e.etype(), pingora::ErrorType::HTTPStatus(s) if *s >= 500)
 }
 
 /// From `upstream_response_filter`: a remote rust 5xx head, not yet

@@ -7,6 +7,7 @@ mod caps;
 mod check;
 mod embedded;
 mod failures;
+mod fallback_non_idempotent;
 #[path = "../auth/mint.rs"]
 #[allow(dead_code)]
 mod mint;
