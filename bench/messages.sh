@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# GET and POST /api/chat/user-threads/th1/messages through cutover (release
-# build), with the route's flag on `next` (the legacy Next app, `next start`)
-# and on `rust` (the embedded handlers): same database, same Soketi, same
-# NextAuth session cookie, interleaved rounds (next, rust, next, rust, ...).
+# A chat's history (GET) and a send (POST) through cutover (release build),
+# with the routes' flags on `next` (the legacy Next app, `next start`) and on
+# `rust` (the embedded handlers): same database, same Soketi, same NextAuth
+# session cookie, interleaved rounds (next, rust, next, rust, ...).
 #
-#   bench/messages.sh [rounds=3] [seconds=10] [connections=16]
+#   bench/messages.sh [rounds=3] [seconds=10] [connections=16] [domain=user-threads]
+#
+# domain: `user-threads` (GET/POST /api/chat/user-threads/th1/messages) or
+# `whatsapp` (GET /api/whatsapp/messages?sessionId=wa1&jid=…, POST
+# /api/whatsapp/chat-messages: a send queued in the outbox).
 #
 # Needs: wrk, psql, PostgreSQL on 127.0.0.1:5432 (user postgres, trust), node
 # + npm (Next, Soketi, token minting; `npm ci` / `next build` done here when
@@ -12,7 +16,7 @@
 # so every POST inserts a row and broadcasts an event, like a real send.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROUNDS=${1:-3}; SECS=${2:-10}; CONNS=${3:-16}
+ROUNDS=${1:-3}; SECS=${2:-10}; CONNS=${3:-16}; DOMAIN=${4:-user-threads}
 ROOT=$PWD
 WORK=$(mktemp -d)
 DB=cutover_bench_$$
@@ -50,6 +54,11 @@ INSERT INTO "Message" ("threadId", "senderId", "body", "clientMessageId", "creat
   SELECT 'th1', CASE WHEN i % 2 = 0 THEN 'u1' ELSE 'u2' END, 'seed message ' || i, 'seed-' || i,
          now() - interval '1 hour' + i * interval '1 second'
   FROM generate_series(1, 200) AS i;
+INSERT INTO whatsapp_sessions ("sessionId", "tenantId", "name", "status") VALUES ('wa1', 't1', 'Support', 'CONNECTED');
+INSERT INTO whatsapp_messages ("sessionId", "messageId", "remoteJid", "fromMe", "content", "status", "timestamp")
+  SELECT 'wa1', 'SEED' || i, '4915111111@s.whatsapp.net', i % 2 = 0, 'seed message ' || i, 'DELIVERED',
+         now() - interval '1 hour' + i * interval '1 second'
+  FROM generate_series(1, 200) AS i;
 SQL
 
 export PUSHER_APP_ID=bench-app PUSHER_KEY=bench-key PUSHER_SECRET=bench-secret
@@ -82,17 +91,32 @@ url = "embedded"
 TOML
   sed -n '/^\[auth\]/,$p' routes.toml
 } > "$WORK/cut/routes.toml"
-ROUTE=user-thread-messages
+case $DOMAIN in
+  user-threads)
+    ROUTES="user-thread-messages"
+    GET_URL="http://127.0.0.1:$CUT/api/chat/user-threads/th1/messages?limit=20"
+    POST_URL="http://127.0.0.1:$CUT/api/chat/user-threads/th1/messages"
+    export BENCH_BODY='{"body":"bench message","clientMessageId":"%s-%d"}'
+    ROWS_SQL="SELECT count(*), count(DISTINCT \"clientMessageId\") FROM \"Message\" WHERE \"threadId\" = 'th1' AND \"clientMessageId\" NOT LIKE 'seed-%'" ;;
+  whatsapp)
+    ROUTES="whatsapp-messages whatsapp-send"
+    GET_URL="http://127.0.0.1:$CUT/api/whatsapp/messages?sessionId=wa1&jid=4915111111%40s.whatsapp.net&limit=20"
+    POST_URL="http://127.0.0.1:$CUT/api/whatsapp/chat-messages"
+    export BENCH_BODY='{"sessionId":"wa1","toJid":"4915111111@s.whatsapp.net","content":"bench message","clientMessageId":"%s-%d"}'
+    ROWS_SQL="SELECT count(*), count(DISTINCT \"clientMessageId\") FROM whatsapp_outbox" ;;
+  *) echo "domain must be user-threads or whatsapp" >&2; exit 64 ;;
+esac
 RUST_LOG=warn target/release/cutover serve --config "$WORK/cut/routes.toml" > "$WORK/cut.out" 2> "$WORK/cut.err" &
 
 TOKEN=$(cd tests/tokens && echo "[{\"kind\":\"nextauth_v4\",\"secret\":\"$NEXTAUTH_SECRET\",\"claims\":{\"sub\":\"u1\",\"email\":\"alice@example.com\"},\"maxAge\":86400}]" \
   | node mint.mjs | python3 -c 'import json,sys;print(json.load(sys.stdin)[0]["token"])')
 COOKIE="Cookie: next-auth.session-token=$TOKEN"
-URL="http://127.0.0.1:$CUT/api/chat/user-threads/th1/messages"
 
-backend_of() { curl -s -o /dev/null -D - -H "$COOKIE" "$URL?limit=1" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-cutover-backend" {print $2}'; }
-flip() { # side: flip the route and wait until cutover answers from it
-  target/release/cutover flip "$ROUTE" "$1" --config "$WORK/cut/routes.toml" >/dev/null
+backend_of() { curl -s -o /dev/null -D - -H "$COOKIE" "$GET_URL" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-cutover-backend" {print $2}'; }
+flip() { # side: flip the routes and wait until cutover answers from them
+  for route in $ROUTES; do
+    target/release/cutover flip "$route" "$1" --config "$WORK/cut/routes.toml" >/dev/null
+  done
   for _ in $(seq 200); do [ "$(backend_of)" = "$1" ] && return 0; sleep 0.05; done
   echo "flip to $1 not applied" >&2; exit 1
 }
@@ -101,22 +125,22 @@ for _ in $(seq 600); do [ "$(backend_of)" = next ] && break; sleep 0.1; done
 
 cat > "$WORK/post.lua" <<'LUA'
 local prefix = os.getenv("BENCH_PREFIX")
+local body = os.getenv("BENCH_BODY")
 local n = 0
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 request = function()
   n = n + 1
-  return wrk.format(nil, nil, nil,
-    string.format('{"body":"bench message","clientMessageId":"%s-%d"}', prefix, n))
+  return wrk.format(nil, nil, nil, string.format(body, prefix, n))
 end
 LUA
 
 run() { # side op
   local out rps p50 p99 bad
   if [ "$2" = GET ]; then
-    out=$(wrk -t1 -c"$CONNS" -d"${SECS}s" --latency -H "$COOKIE" "$URL?limit=20")
+    out=$(wrk -t1 -c"$CONNS" -d"${SECS}s" --latency -H "$COOKIE" "$GET_URL")
   else
-    out=$(BENCH_PREFIX="$1-$r" wrk -t1 -c"$CONNS" -d"${SECS}s" --latency -H "$COOKIE" -s "$WORK/post.lua" "$URL")
+    out=$(BENCH_PREFIX="$1-$r" wrk -t1 -c"$CONNS" -d"${SECS}s" --latency -H "$COOKIE" -s "$WORK/post.lua" "$POST_URL")
   fi
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   p50=$(awk '$1=="50%" {print $2}' <<<"$out")
@@ -127,7 +151,7 @@ run() { # side op
 }
 to_ms() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) print v/1000; else if (v ~ /ms$/) print v+0; else if (v ~ /s$/) print v*1000; else print v }'; }
 
-echo "cutover release; $ROUNDS rounds x ${SECS}s, $CONNS connections, wrk -t1; $(nproc) CPUs"
+echo "$DOMAIN: cutover release; $ROUNDS rounds x ${SECS}s, $CONNS connections, wrk -t1; $(nproc) CPUs"
 printf '%-6s %-5s %10s %10s %10s  %s\n' side op req/s p50 p99 errors
 for r in $(seq "$ROUNDS"); do
   for side in next rust; do
@@ -145,5 +169,5 @@ awk '{k=$1" "$2; s[k]+=$3; p[k]+=$4; n[k]++} END {
     printf "%-4s messages: next %.0f req/s p99 %.1f ms | rust %.0f req/s p99 %.1f ms | rust/next throughput %.2fx, p99 %.2fx\n", op, nr, np, rr, rp, rr/nr, rp/np;
   }
 }' "$WORK/results"
-rows=$($PG -d "$DB" -tAc "SELECT count(*), count(DISTINCT \"clientMessageId\") FROM \"Message\" WHERE \"threadId\" = 'th1' AND \"clientMessageId\" NOT LIKE 'seed-%'")
+rows=$($PG -d "$DB" -tAc "$ROWS_SQL")
 echo "POSTed rows (count, distinct clientMessageId): $rows"

@@ -6,11 +6,16 @@
 //! extension), request validation, the error → JSON mapping, shadow dry-runs
 //! and Pusher broadcasts. Uses `crate::store` for every query. Never imports
 //! Pingora, flags, caps or shadow comparison.
+//!
+//! Shared by the domains: `extract` (caller, side-effect gate, bodies),
+//! `paging` (list parameters and pages), `send` (idempotent sends).
 
 pub mod error;
 pub mod extract;
+pub mod paging;
 pub mod pusher;
 pub mod realtime;
+pub mod send;
 pub mod tenant_chatbot;
 pub mod user_threads;
 pub mod whatsapp;

@@ -250,8 +250,13 @@ impl ProxyHttp for Cutover {
                     ext.insert(id.clone());
                 }
                 let extra = response_headers(&snap, route.id.as_str(), Side::Rust);
-                let replayable = shadow::request_body_len(head) == Some(0);
                 let method = head.method.clone();
+                let mut replayable = shadow::request_body_len(head) == Some(0);
+                let mut prefetched = ctx.cap.body.take();
+                if prefetched.is_none() {
+                    prefetched = fallback::prefetch_for_embedded(cfg, &route.id, session).await?;
+                    replayable |= prefetched.is_some();
+                }
                 let mut decline = |early| {
                     fallback::failure_of_early(early).is_some_and(|failure| {
                         self.guard.try_fallback(
@@ -270,7 +275,7 @@ impl ProxyHttp for Cutover {
                 let hooks = backend::embedded::Hooks {
                     capture: ctx.shadow.as_mut().map(|p| &mut p.capture),
                     decline: Some(&mut decline),
-                    prefetched: ctx.cap.body.take(),
+                    prefetched,
                     answer: ctx.cap.capture.as_mut(),
                     timeout: Some(cfg.embedded_timeout),
                 };

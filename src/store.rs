@@ -1,5 +1,7 @@
 //! Database access for the handlers: the legacy app's PostgreSQL schema
-//! (`migrations/`), one submodule per domain.
+//! (`migrations/`), one submodule per domain, plus the shapes the message
+//! domains share: `cursor` + `keyset` (newest-first pages) and `idempotent`
+//! (one row per client key).
 //!
 //! Owns every SQL statement the handlers run (static text, bound parameters,
 //! no string-built SQL). May use `sqlx`, `chrono`, `serde` (rows are
@@ -9,6 +11,8 @@
 pub mod chatbot;
 pub mod cursor;
 pub mod directory;
+pub mod idempotent;
+pub mod keyset;
 pub mod scheduled;
 pub mod threads;
 pub mod whatsapp;
@@ -18,7 +22,9 @@ mod tests;
 
 use chrono::{DateTime, Utc};
 use serde::Serializer;
-use sqlx::PgPool;
+use sqlx::postgres::PgArguments;
+use sqlx::query::QueryAs;
+use sqlx::{PgPool, Postgres};
 
 /// Errors of the store boundary.
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +34,9 @@ pub enum StoreError {
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
+
+/// A statement returning rows of `T`, with its parameters bound so far.
+pub type RowQuery<'q, T> = QueryAs<'q, Postgres, T, PgArguments>;
 
 /// Apply `migrations/` (idempotent; used by `cutover migrate` and the tests).
 pub async fn migrate(pool: &PgPool) -> Result<(), StoreError> {

@@ -634,3 +634,50 @@ async fn the_private_whatsapp_channel_is_for_members_of_the_sessions_tenant_only
         StatusCode::FORBIDDEN
     );
 }
+
+#[tokio::test]
+async fn a_shadow_copy_of_a_send_or_a_batch_persists_and_broadcasts_nothing() {
+    let app = app().await;
+    let shadow = [("x-cutover-shadow", "1")];
+    let send = json!({"sessionId": "wa1", "toJid": "4915111111@s.whatsapp.net", "content": "dry", "clientMessageId": "s-1"});
+    let (status, body) = app
+        .call_with(
+            "POST",
+            "/api/whatsapp/chat-messages",
+            Some(user("u1")),
+            Some(send),
+            &shadow,
+        )
+        .await;
+    assert_eq!(
+        (status, body["message"].as_str()),
+        (StatusCode::OK, Some("Message queued"))
+    );
+    let batch = json!({"sessionId": "wa1", "batchId": "s-b", "events": [
+        {"type": "messages.upsert", "data": {"type": "notify", "messages": [text("D1", false, 1764500000, "dry")]}}]});
+    let (status, body) = app
+        .call_with(
+            "POST",
+            "/api/whatsapp/worker/events",
+            worker(),
+            Some(batch),
+            &shadow,
+        )
+        .await;
+    assert_eq!(
+        (status, &body["applied"]["messages"]),
+        (StatusCode::OK, &json!(1))
+    );
+    assert_eq!(app.count("SELECT count(*) FROM whatsapp_outbox").await, 0);
+    assert_eq!(
+        app.count("SELECT count(*) FROM whatsapp_worker_batches")
+            .await,
+        0
+    );
+    assert_eq!(
+        app.count(r#"SELECT count(*) FROM whatsapp_messages WHERE "messageId" = 'D1'"#)
+            .await,
+        0
+    );
+    assert!(app.recorder.events().is_empty());
+}

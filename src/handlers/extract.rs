@@ -1,6 +1,7 @@
 //! Shared request extractors: the verified caller, the side-effect gate
-//! (shadow dry-run), JSON bodies and paging parameters, each rejecting with
-//! the contract's error shape.
+//! (shadow dry-run), JSON bodies, and the body / idempotency-key rules, each
+//! rejecting with the contract's error shape. Paging parameters are in
+//! [`super::paging`].
 
 #[cfg(test)]
 mod tests;
@@ -10,12 +11,12 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 
 use super::pusher::PusherClient;
 use super::{AppState, HandlerError};
 use crate::identity::{AuthScheme, Identity};
-use crate::store::cursor::Cursor;
+use crate::store::StoreError;
 
 /// Header the proxy sets on a shadow copy that must have no side effects.
 pub const SHADOW_HEADER: &str = "x-cutover-shadow";
@@ -94,12 +95,28 @@ impl Effects {
 
     /// Commit, or roll back on a dry-run.
     pub async fn finish(&self, tx: Transaction<'static, Postgres>) -> Result<(), HandlerError> {
+        Ok(self.end(tx).await?)
+    }
+
+    async fn end(&self, tx: Transaction<'static, Postgres>) -> Result<(), sqlx::Error> {
         if self.dry_run {
-            tx.rollback().await?;
+            tx.rollback().await
         } else {
-            tx.commit().await?;
+            tx.commit().await
         }
-        Ok(())
+    }
+
+    /// [`Effects::begin`] → `write` → [`Effects::finish`]: the request's one
+    /// transaction around one store call. An error from `write` drops the
+    /// transaction (rolled back) and is returned as is.
+    pub async fn transact<T>(
+        &self,
+        write: impl AsyncFnOnce(&mut PgConnection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let value = write(&mut tx).await?;
+        self.end(tx).await?;
+        Ok(value)
     }
 
     /// Send one event (skipped on a dry-run). The state change is already
@@ -140,52 +157,6 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
             .map(JsonBody)
             .map_err(|_| HandlerError::Validation("invalid_json"))
     }
-}
-
-/// `?cursor=&limit=` of a newest-first list.
-#[derive(Debug)]
-pub struct Paging {
-    pub cursor: Option<Cursor>,
-    pub limit: usize,
-}
-
-pub const DEFAULT_LIMIT: usize = 50;
-pub const MAX_LIMIT: usize = 100;
-
-impl<S: Send + Sync> FromRequestParts<S> for Paging {
-    type Rejection = HandlerError;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        parse_paging(parts.uri.query().unwrap_or(""))
-    }
-}
-
-/// Pure parser behind [`Paging`]; the first occurrence of a key wins (as
-/// `URLSearchParams.get`).
-pub fn parse_paging(query: &str) -> Result<Paging, HandlerError> {
-    let pairs: Vec<(String, String)> =
-        serde_urlencoded::from_str(query).map_err(|_| HandlerError::Validation("invalid_limit"))?;
-    let first = |k: &str| {
-        pairs
-            .iter()
-            .find(|(key, _)| key == k)
-            .map(|(_, v)| v.as_str())
-    };
-    let limit = match first("limit") {
-        None => DEFAULT_LIMIT,
-        Some(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
-            match s.parse::<usize>() {
-                Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
-                _ => return Err(HandlerError::Validation("invalid_limit")),
-            }
-        }
-        Some(_) => return Err(HandlerError::Validation("invalid_limit")),
-    };
-    let cursor = match first("cursor") {
-        None => None,
-        Some(c) => Some(Cursor::decode(c).map_err(|_| HandlerError::Validation("invalid_cursor"))?),
-    };
-    Ok(Paging { cursor, limit })
 }
 
 /// Length as JavaScript's `String.prototype.length` counts it (UTF-16 units),

@@ -8,9 +8,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
-use super::extract::{
-    Caller, Effects, JsonBody, Paging, check_body, check_client_message_id, js_len,
-};
+use super::extract::{Caller, Effects, JsonBody, js_len};
+use super::paging::{MessagePage, Paging};
+use super::send::{Announce, MessageEnvelope, SendRequest, send_once};
 use super::{AppState, HandlerError};
 use crate::store::chatbot::{self, ChatbotMessage, Conversation, WidgetConfig};
 
@@ -35,25 +35,6 @@ pub struct ConversationEnvelope {
     pub conversation: Conversation,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SendRequest {
-    pub body: Option<String>,
-    pub client_message_id: Option<String>,
-}
-
-#[derive(Serialize)]
-pub struct MessageEnvelope {
-    pub message: ChatbotMessage,
-}
-
-#[derive(Serialize)]
-pub struct MessagePage {
-    pub messages: Vec<ChatbotMessage>,
-    #[serde(rename = "nextCursor")]
-    pub next_cursor: Option<String>,
-}
-
 /// The contract's `ChatbotMessageEventPayload` (`message.created`).
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -65,6 +46,20 @@ pub struct ChatbotMessageEventPayload<'a> {
 
 pub fn chatbot_channel(conversation_id: &str) -> String {
     format!("private-chatbot-{conversation_id}")
+}
+
+impl Announce<ChatbotMessage> for Conversation {
+    fn channel(&self) -> String {
+        chatbot_channel(&self.id)
+    }
+
+    fn created<'a>(&'a self, message: &'a ChatbotMessage) -> impl Serialize + Sync + 'a {
+        ChatbotMessageEventPayload {
+            tenant_id: &self.tenant_id,
+            conversation_id: &self.id,
+            message,
+        }
+    }
 }
 
 async fn own_conversation(
@@ -121,20 +116,17 @@ async fn page(
     caller: Caller,
     Path(conversation_id): Path<String>,
     paging: Result<Paging, HandlerError>,
-) -> Result<Json<MessagePage>, HandlerError> {
+) -> Result<Json<MessagePage<ChatbotMessage>>, HandlerError> {
     let conversation = own_conversation(&state, &caller, &conversation_id).await?;
     let paging = paging?;
-    let (messages, next_cursor) = chatbot::page_messages(
+    let page = chatbot::page_messages(
         &state.pool,
         &conversation.id,
         paging.cursor.as_ref(),
         paging.limit,
     )
     .await?;
-    Ok(Json(MessagePage {
-        messages,
-        next_cursor,
-    }))
+    Ok(Json(page.into()))
 }
 
 async fn send(
@@ -143,29 +135,12 @@ async fn send(
     effects: Effects,
     Path(conversation_id): Path<String>,
     body: Result<JsonBody<SendRequest>, HandlerError>,
-) -> Result<(StatusCode, Json<MessageEnvelope>), HandlerError> {
+) -> Result<(StatusCode, Json<MessageEnvelope<ChatbotMessage>>), HandlerError> {
     let conversation = own_conversation(&state, &caller, &conversation_id).await?;
     let JsonBody(req) = body?;
-    let text = check_body(req.body.as_deref())?;
-    let key = check_client_message_id(req.client_message_id.as_deref())?;
-    let mut tx = effects.begin().await?;
-    let (message, created) =
-        chatbot::send_visitor_message(&mut tx, &conversation.id, text, key).await?;
-    effects.finish(tx).await?;
-    if !created {
-        return Ok((StatusCode::OK, Json(MessageEnvelope { message })));
-    }
-    let event = ChatbotMessageEventPayload {
-        tenant_id: &conversation.tenant_id,
-        conversation_id: &conversation.id,
-        message: &message,
-    };
-    effects
-        .broadcast(
-            &chatbot_channel(&conversation.id),
-            "message.created",
-            &event,
-        )
-        .await;
-    Ok((StatusCode::CREATED, Json(MessageEnvelope { message })))
+    let (text, key) = req.checked()?;
+    send_once(&effects, &conversation, async |tx| {
+        chatbot::send_visitor_message(tx, &conversation.id, text, key).await
+    })
+    .await
 }

@@ -9,9 +9,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use super::extract::{Caller, Effects, JsonBody, Paging, check_body, check_client_message_id};
+use super::extract::{Caller, Effects, JsonBody};
+use super::paging::{MessagePage, Paging};
+use super::send::{Announce, MessageEnvelope, SendRequest, send_once};
 use super::{AppState, HandlerError};
 use crate::store::threads::{self, Message, ThreadRef, ThreadSummary};
 
@@ -45,25 +47,6 @@ pub struct ThreadList {
     pub threads: Vec<ThreadSummary>,
 }
 
-#[derive(Serialize)]
-pub struct MessagePage {
-    pub messages: Vec<Message>,
-    #[serde(rename = "nextCursor")]
-    pub next_cursor: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SendMessage {
-    pub body: Option<String>,
-    pub client_message_id: Option<String>,
-}
-
-#[derive(Serialize)]
-pub struct MessageEnvelope {
-    pub message: Message,
-}
-
 /// The contract's `TenantThreadEventPayload` (`message.created`).
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -75,6 +58,20 @@ pub struct TenantThreadEventPayload<'a> {
 
 pub fn thread_channel(thread_id: &str) -> String {
     format!("private-thread-{thread_id}")
+}
+
+impl Announce<Message> for ThreadRef {
+    fn channel(&self) -> String {
+        thread_channel(&self.id)
+    }
+
+    fn created<'a>(&'a self, message: &'a Message) -> impl Serialize + Sync + 'a {
+        TenantThreadEventPayload {
+            tenant_id: &self.tenant_id,
+            thread_id: &self.id,
+            message,
+        }
+    }
 }
 
 /// The thread if the session caller participates in it, else 404.
@@ -104,20 +101,17 @@ async fn page(
     caller: Caller,
     Path(thread_id): Path<String>,
     paging: Result<Paging, HandlerError>,
-) -> Result<Json<MessagePage>, HandlerError> {
+) -> Result<Json<MessagePage<Message>>, HandlerError> {
     let thread = member_thread(&state, &caller, &thread_id).await?;
     let paging = paging?;
-    let (messages, next_cursor) = threads::page_messages(
+    let page = threads::page_messages(
         &state.pool,
         &thread.id,
         paging.cursor.as_ref(),
         paging.limit,
     )
     .await?;
-    Ok(Json(MessagePage {
-        messages,
-        next_cursor,
-    }))
+    Ok(Json(page.into()))
 }
 
 async fn send(
@@ -125,26 +119,14 @@ async fn send(
     caller: Caller,
     effects: Effects,
     Path(thread_id): Path<String>,
-    body: Result<JsonBody<SendMessage>, HandlerError>,
-) -> Result<(StatusCode, Json<MessageEnvelope>), HandlerError> {
+    body: Result<JsonBody<SendRequest>, HandlerError>,
+) -> Result<(StatusCode, Json<MessageEnvelope<Message>>), HandlerError> {
     let thread = member_thread(&state, &caller, &thread_id).await?;
     let JsonBody(req) = body?;
-    let text = check_body(req.body.as_deref())?;
-    let key = check_client_message_id(req.client_message_id.as_deref())?;
+    let (text, key) = req.checked()?;
     let user = caller.session_user()?;
-    let mut tx = effects.begin().await?;
-    let (message, created) = threads::send_message(&mut tx, &thread.id, user, text, key).await?;
-    effects.finish(tx).await?;
-    if !created {
-        return Ok((StatusCode::OK, Json(MessageEnvelope { message })));
-    }
-    let event = TenantThreadEventPayload {
-        tenant_id: &thread.tenant_id,
-        thread_id: &thread.id,
-        message: &message,
-    };
-    effects
-        .broadcast(&thread_channel(&thread.id), "message.created", &event)
-        .await;
-    Ok((StatusCode::CREATED, Json(MessageEnvelope { message })))
+    send_once(&effects, &thread, async |tx| {
+        threads::send_message(tx, &thread.id, user, text, key).await
+    })
+    .await
 }

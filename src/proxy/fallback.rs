@@ -11,8 +11,10 @@
 //! calls `upstream_peer` again and replays the request (its retry buffer
 //! holds up to 64 KiB of body; larger bodies are not eligible). The failed
 //! response's body is never read. Embedded rust: a 5xx status or the handler
-//! timeout, both known before anything is written (`embedded::Early`), and
-//! only for requests without a body (the handler consumed it).
+//! timeout, both known before anything is written (`embedded::Early`), for
+//! requests without a body, and for POST/PATCH of `fallback_non_idempotent`
+//! routes whose body (≤ 64 KiB) is read into the retry buffer before the
+//! handler runs ([`prefetch_for_embedded`]).
 //! May use `fallback`, `flags`, `config`, `metrics`.
 
 use std::time::Instant;
@@ -185,4 +187,35 @@ fn switch_to_next(
         ctx.shadow = None;
     }
     taken
+}
+
+/// Largest request body buffered so an embedded rust POST can be replayed
+/// on next (Pingora's retry buffer holds 64 KiB).
+const MAX_REPLAY_BODY: u64 = 64 * 1024;
+
+/// For an embedded rust request that could fall back with a body (POST or
+/// PATCH on a `fallback_non_idempotent` route, a declared length of at most
+/// 64 KiB): read the whole body into Pingora's retry buffer first, so the
+/// handler gets it as prefetched bytes and next can be sent it again.
+/// `None` when the request is not such a one (the handler streams it).
+pub async fn prefetch_for_embedded(
+    cfg: &Config,
+    route: &RouteId,
+    session: &mut pingora::proxy::Session,
+) -> pingora::Result<Option<bytes::Bytes>> {
+    let head = session.req_header();
+    let allowed = cfg
+        .route_shadow(route)
+        .and_then(|s| s.fallback.as_ref())
+        .is_some_and(|p| p.methods.allow(&head.method));
+    let len = super::shadow::request_body_len(head);
+    if !allowed || !len.is_some_and(|n| n > 0 && n <= MAX_REPLAY_BODY) {
+        return Ok(None);
+    }
+    session.as_downstream_mut().enable_retry_buffering();
+    let mut body = bytes::BytesMut::new();
+    while let Some(chunk) = session.read_request_body().await? {
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Some(body.freeze()))
 }

@@ -6,7 +6,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 
-use super::cursor::{self, Cursor};
+use super::cursor::Cursor;
+use super::idempotent::{Inserted, insert_or_first};
+use super::keyset::{self, Keyed, newest_first};
 use super::{StoreError, ser_ts};
 
 /// The contract's `WidgetConfig`.
@@ -52,6 +54,12 @@ pub struct ChatbotMessage {
     #[sqlx(rename = "createdAt")]
     #[serde(serialize_with = "ser_ts")]
     pub created_at: DateTime<Utc>,
+}
+
+impl Keyed for ChatbotMessage {
+    fn key(&self) -> Cursor {
+        Cursor::at(self.created_at, &self.id)
+    }
 }
 
 pub async fn widget_config(
@@ -103,41 +111,31 @@ pub async fn owned_conversation(
     .await?)
 }
 
+/// One newest-first page of a conversation's messages and the next cursor.
 pub async fn page_messages(
     pool: &PgPool,
     conversation_id: &str,
     after: Option<&Cursor>,
     limit: usize,
 ) -> Result<(Vec<ChatbotMessage>, Option<String>), StoreError> {
-    let rows = sqlx::query_as::<_, ChatbotMessage>(
+    const PAGE: &str = newest_first!(
         r#"SELECT "id", "sessionId", "role", "body", "clientMessageId", "createdAt"
            FROM "ChatbotMessage"
-           WHERE "sessionId" = $1
-             AND ($2::timestamptz IS NULL OR ("createdAt", "id") < ($2, $3))
-           ORDER BY "createdAt" DESC, "id" DESC
-           LIMIT $4"#,
-    )
-    .bind(conversation_id)
-    .bind(after.map(|c| c.created_at))
-    .bind(after.map(|c| c.id.as_str()))
-    .bind(i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1))
-    .fetch_all(pool)
-    .await?;
-    Ok(cursor::page(rows, limit, |m| Cursor {
-        created_at: m.created_at,
-        id: m.id.clone(),
-    }))
+           WHERE "sessionId" = $4"#,
+        "createdAt",
+    );
+    keyset::fetch_page(pool, PAGE, after, limit, |q| q.bind(conversation_id)).await
 }
 
 /// Insert a visitor message unless its clientMessageId exists in the
-/// conversation; returns the row and whether this call created it.
+/// conversation ([`insert_or_first`]).
 pub async fn send_visitor_message(
     conn: &mut PgConnection,
     conversation_id: &str,
     body: &str,
     client_message_id: &str,
-) -> Result<(ChatbotMessage, bool), StoreError> {
-    let inserted = sqlx::query_as::<_, ChatbotMessage>(
+) -> Result<Inserted<ChatbotMessage>, StoreError> {
+    let insert = sqlx::query_as(
         r#"INSERT INTO "ChatbotMessage" ("sessionId", "role", "body", "clientMessageId")
            VALUES ($1, 'visitor', $2, $3)
            ON CONFLICT ("sessionId", "role", "clientMessageId") DO NOTHING
@@ -145,20 +143,13 @@ pub async fn send_visitor_message(
     )
     .bind(conversation_id)
     .bind(body)
-    .bind(client_message_id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    if let Some(m) = inserted {
-        return Ok((m, true));
-    }
-    let first = sqlx::query_as::<_, ChatbotMessage>(
+    .bind(client_message_id);
+    let first = sqlx::query_as(
         r#"SELECT "id", "sessionId", "role", "body", "clientMessageId", "createdAt"
            FROM "ChatbotMessage"
            WHERE "sessionId" = $1 AND "role" = 'visitor' AND "clientMessageId" = $2"#,
     )
     .bind(conversation_id)
-    .bind(client_message_id)
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok((first, false))
+    .bind(client_message_id);
+    insert_or_first(conn, insert, first).await
 }

@@ -23,6 +23,14 @@ pub struct Cursor {
 pub struct BadCursor;
 
 impl Cursor {
+    /// The position of the row (`created_at`, `id`).
+    pub fn at(created_at: DateTime<Utc>, id: &str) -> Cursor {
+        Cursor {
+            created_at,
+            id: id.to_owned(),
+        }
+    }
+
     pub fn encode(&self) -> String {
         URL_SAFE_NO_PAD.encode(format!("{}|{}", js_iso(&self.created_at), self.id))
     }

@@ -154,19 +154,19 @@ pub async fn send_due_batch(
     let mut out = Vec::with_capacity(due.len());
     for row in due {
         let key = format!("scheduled:{}", row.id);
-        let (message, created) =
+        let sent =
             threads::send_message(conn, &row.thread_id, &row.sender_id, &row.body, &key).await?;
         sqlx::query(
             r#"UPDATE "ScheduledMessage" SET "status" = 'sent', "messageId" = $2 WHERE "id" = $1"#,
         )
         .bind(&row.id)
-        .bind(&message.id)
+        .bind(&sent.row.id)
         .execute(&mut *conn)
         .await?;
         out.push(Dispatched {
             tenant_id: row.tenant_id,
-            message,
-            created,
+            message: sent.row,
+            created: sent.created,
         });
     }
     Ok(out)

@@ -1,4 +1,5 @@
-//! Unit tests of the pure store helpers: JS timestamps and keyset cursors.
+//! Unit tests of the pure store helpers: JS timestamps, keyset cursors and
+//! the keyset page statement tail.
 
 use chrono::TimeZone;
 
@@ -47,4 +48,18 @@ fn page_with_an_extra_row_has_a_next_cursor() {
     assert_eq!(Cursor::decode(&next.unwrap()).unwrap().id, "2");
     let (rows, next) = page(vec![3, 2], 2, key);
     assert_eq!((rows.len(), next), (2, None));
+}
+
+#[test]
+fn keyset_tail_pages_strictly_older_rows_newest_first() {
+    const SQL: &str = super::keyset::newest_first!(r#"SELECT "id" FROM t WHERE "k" = $4"#, "ts");
+    assert_eq!(
+        SQL,
+        concat!(
+            r#"SELECT "id" FROM t WHERE "k" = $4"#,
+            "\n AND ($1::timestamptz IS NULL OR (\"ts\", \"id\") < ($1, $2))",
+            "\n ORDER BY \"ts\" DESC, \"id\" DESC",
+            "\n LIMIT $3"
+        )
+    );
 }

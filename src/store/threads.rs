@@ -9,7 +9,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 
-use super::cursor::{self, Cursor};
+use super::cursor::Cursor;
+use super::idempotent::{Inserted, insert_or_first};
+use super::keyset::{self, Keyed, newest_first};
 use super::{StoreError, ser_opt_ts, ser_ts};
 
 /// A thread the caller participates in.
@@ -32,6 +34,12 @@ pub struct Message {
     pub client_message_id: Option<String>,
     #[serde(serialize_with = "ser_ts")]
     pub created_at: DateTime<Utc>,
+}
+
+impl Keyed for Message {
+    fn key(&self) -> Cursor {
+        Cursor::at(self.created_at, &self.id)
+    }
 }
 
 /// The contract's `ThreadSummary`.
@@ -153,37 +161,25 @@ pub async fn page_messages(
     after: Option<&Cursor>,
     limit: usize,
 ) -> Result<(Vec<Message>, Option<String>), StoreError> {
-    let rows = sqlx::query_as::<_, Message>(
+    const PAGE: &str = newest_first!(
         r#"SELECT "id", "threadId", "senderId", "body", "clientMessageId", "createdAt"
            FROM "Message"
-           WHERE "threadId" = $1
-             AND ($2::timestamptz IS NULL OR ("createdAt", "id") < ($2, $3))
-           ORDER BY "createdAt" DESC, "id" DESC
-           LIMIT $4"#,
-    )
-    .bind(thread_id)
-    .bind(after.map(|c| c.created_at))
-    .bind(after.map(|c| c.id.as_str()))
-    .bind(i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1))
-    .fetch_all(pool)
-    .await?;
-    Ok(cursor::page(rows, limit, |m| Cursor {
-        created_at: m.created_at,
-        id: m.id.clone(),
-    }))
+           WHERE "threadId" = $4"#,
+        "createdAt",
+    );
+    keyset::fetch_page(pool, PAGE, after, limit, |q| q.bind(thread_id)).await
 }
 
-/// Insert a message unless (thread, sender, clientMessageId) exists; returns
-/// the row and whether this call created it. Concurrent retries wait on the
-/// unique index and all get the first row.
+/// Insert a message unless (thread, sender, clientMessageId) exists
+/// ([`insert_or_first`]; concurrent retries all get the first row).
 pub async fn send_message(
     conn: &mut PgConnection,
     thread_id: &str,
     sender_id: &str,
     body: &str,
     client_message_id: &str,
-) -> Result<(Message, bool), StoreError> {
-    let inserted = sqlx::query_as::<_, Message>(
+) -> Result<Inserted<Message>, StoreError> {
+    let insert = sqlx::query_as(
         r#"INSERT INTO "Message" ("threadId", "senderId", "body", "clientMessageId")
            VALUES ($1, $2, $3, $4)
            ON CONFLICT ("threadId", "senderId", "clientMessageId") DO NOTHING
@@ -192,23 +188,16 @@ pub async fn send_message(
     .bind(thread_id)
     .bind(sender_id)
     .bind(body)
-    .bind(client_message_id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    if let Some(m) = inserted {
-        return Ok((m, true));
-    }
-    let first = sqlx::query_as::<_, Message>(
+    .bind(client_message_id);
+    let first = sqlx::query_as(
         r#"SELECT "id", "threadId", "senderId", "body", "clientMessageId", "createdAt"
            FROM "Message"
            WHERE "threadId" = $1 AND "senderId" = $2 AND "clientMessageId" = $3"#,
     )
     .bind(thread_id)
     .bind(sender_id)
-    .bind(client_message_id)
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok((first, false))
+    .bind(client_message_id);
+    insert_or_first(conn, insert, first).await
 }
 
 /// Record a delivery (or read) receipt for a message of the thread; a read

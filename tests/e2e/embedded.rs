@@ -50,6 +50,15 @@ fn test_router() -> axum::Router {
             }),
         )
         .route(
+            "/chat/fail",
+            post(|body: bytes::Bytes| async move {
+                // Read the whole body, then fail: the body is gone from the
+                // client's stream by the time the fallback replays it.
+                assert!(!body.is_empty());
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR
+            }),
+        )
+        .route(
             "/chat/ticks",
             get(|| async {
                 let s = futures::stream::unfold(0u32, |i| async move {
@@ -94,12 +103,29 @@ path = "/api/chat/hang-fb"
 rust_path = "/chat/hang"
 fallback = "next"
 fallback_budget = { ratio = 1.0, window = "60s" }
+
+[[route]]
+id = "fail-keyed"
+path = "/differ/write"
+rust_path = "/chat/fail"
+fallback = "next"
+fallback_budget = { ratio = 1.0, window = "60s" }
+fallback_non_idempotent = true
+
+[[route]]
+id = "fail-plain"
+path = "/api/chat/fail"
+rust_path = "/chat/fail"
+fallback = "next"
+fallback_budget = { ratio = 1.0, window = "60s" }
 "#;
     let cfg = ConfigDir::new(&routes_toml(&next.url(), "embedded", "", routes));
     cfg.write_flag("count", "backend = \"rust\"\n");
     cfg.write_flag("ticks", "backend = \"rust\"\n");
     cfg.write_flag("hang", "backend = \"rust\"\n");
     cfg.write_flag("hang-fb", "backend = \"rust\"\n");
+    cfg.write_flag("fail-keyed", "backend = \"rust\"\n");
+    cfg.write_flag("fail-plain", "backend = \"rust\"\n");
     let config = cutover::config::Config::load(&cfg.routes_path()).unwrap();
     let rust = cutover::app::Embedded {
         router: test_router(),
@@ -189,6 +215,31 @@ fallback_budget = { ratio = 1.0, window = "60s" }
     let v: serde_json::Value = r.json().await.unwrap();
     assert_eq!(v["backend"], "next");
     assert_eq!(v["uri"], "/api/chat/hang-fb");
+
+    // A POST with a body whose embedded handler fails: on a route with
+    // `fallback_non_idempotent` the body was buffered first and next gets
+    // all of it; without the key the client gets rust's 500.
+    let body = r#"{"batchId":"b-1","events":[]}"#;
+    let r = client
+        .post(format!("http://{proxy}/differ/write"))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["x-cutover-fallback"], "status");
+    assert_eq!(r.headers()["x-cutover-backend"], "next");
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["len"], body.len(), "next got the whole body");
+    let r = client
+        .post(format!("http://{proxy}/api/chat/fail"))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 500);
+    assert_eq!(r.headers()["x-cutover-backend"], "rust");
 
     stop_tx.send(()).unwrap();
     thread.join().unwrap();

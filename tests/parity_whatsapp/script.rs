@@ -117,9 +117,9 @@ pub async fn worker_session(rec: &mut Rec<'_>, stack: &WaStack) {
                 "--mode",
                 "replay",
                 "--messages",
-                "120",
+                "300",
                 "--batch-size",
-                "20",
+                "25",
             ],
         )
         .await;

@@ -1,4 +1,4 @@
-//! Unit tests of the shared request rules: paging, body and idempotency-key limits.
+//! Unit tests of the shared request rules: body and idempotency-key limits.
 
 use super::*;
 
@@ -7,38 +7,6 @@ fn reason(r: Result<impl std::fmt::Debug, HandlerError>) -> &'static str {
         Err(e) => e.codes().1,
         Ok(v) => panic!("expected an error, got {v:?}"),
     }
-}
-
-#[test]
-fn paging_defaults_to_fifty_without_cursor() {
-    let p = parse_paging("").unwrap();
-    assert_eq!((p.limit, p.cursor), (DEFAULT_LIMIT, None));
-}
-
-#[test]
-fn limit_must_be_plain_digits_in_range() {
-    assert_eq!(parse_paging("limit=100").unwrap().limit, 100);
-    assert_eq!(
-        parse_paging("limit=7&limit=500").unwrap().limit,
-        7,
-        "first occurrence wins"
-    );
-    for bad in [
-        "limit=0",
-        "limit=101",
-        "limit=+5",
-        "limit=-1",
-        "limit=",
-        "limit=1e2",
-        "limit=99999999999999999999999",
-    ] {
-        assert_eq!(reason(parse_paging(bad)), "invalid_limit", "{bad}");
-    }
-}
-
-#[test]
-fn malformed_cursor_is_rejected() {
-    assert_eq!(reason(parse_paging("cursor=zzz")), "invalid_cursor");
 }
 
 #[test]

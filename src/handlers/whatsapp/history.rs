@@ -13,7 +13,7 @@ use super::params::{Admin, Body, Query};
 use super::sessions::visible;
 use crate::handlers::AppState;
 use crate::handlers::extract::Effects;
-use crate::store::cursor::Cursor;
+use crate::handlers::paging::{BadPaging, Limits, MessagePage, Paging};
 use crate::store::js_iso;
 use crate::store::whatsapp::history::{self, Contact, Counts, Message};
 
@@ -73,33 +73,25 @@ async fn mark_read(
     }
 }
 
-pub const DEFAULT_HISTORY_LIMIT: usize = 100;
-pub const MAX_HISTORY_LIMIT: usize = 500;
+/// The legacy history `limit`: 100, at most 500.
+pub const HISTORY_LIMITS: Limits = Limits {
+    default: 100,
+    max: 500,
+};
 
-fn history_limit(query: &Query) -> Result<usize, WaError> {
-    match query.get("limit") {
-        None => Ok(DEFAULT_HISTORY_LIMIT),
-        Some(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => s
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=MAX_HISTORY_LIMIT).contains(n))
-            .ok_or(WaError::BadRequest("Invalid limit")),
-        Some(_) => Err(WaError::BadRequest("Invalid limit")),
+/// The legacy words for a bad `limit` / `cursor`.
+fn bad_paging(bad: BadPaging) -> WaError {
+    match bad {
+        BadPaging::Limit => WaError::BadRequest("Invalid limit"),
+        BadPaging::Cursor => WaError::BadRequest("Invalid cursor"),
     }
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct MessagePage {
-    messages: Vec<Message>,
-    next_cursor: Option<String>,
 }
 
 async fn messages(
     State(state): State<AppState>,
     Admin(user): Admin,
     query: Query,
-) -> Result<Json<MessagePage>, WaError> {
+) -> Result<Json<MessagePage<Message>>, WaError> {
     let session = visible(&state, &user, query.session_id()?).await?;
     let jid = match (query.text("jid"), query.text("contactId")) {
         (Some(jid), _) => Some(jid.to_owned()),
@@ -110,24 +102,21 @@ async fn messages(
         ),
         (None, None) => None,
     };
-    let limit = history_limit(&query)?;
-    let before = match query.get("cursor") {
-        None => None,
-        Some(c) => Some(Cursor::decode(c).map_err(|_| WaError::BadRequest("Invalid cursor"))?),
-    };
-    let (mut messages, next_cursor) = history::page_messages(
-        &state.pool,
-        &session.session_id,
-        jid.as_deref(),
-        before.as_ref(),
-        limit,
-    )
-    .await?;
-    messages.reverse();
-    Ok(Json(MessagePage {
-        messages,
-        next_cursor,
-    }))
+    let paging = Paging::parse(query.get("limit"), query.get("cursor"), HISTORY_LIMITS)
+        .map_err(bad_paging)?;
+    let mut page = MessagePage::from(
+        history::page_messages(
+            &state.pool,
+            &session.session_id,
+            jid.as_deref(),
+            paging.cursor.as_ref(),
+            paging.limit,
+        )
+        .await?,
+    );
+    // The legacy UI shows a page oldest first; the cursor still points older.
+    page.messages.reverse();
+    Ok(Json(page))
 }
 
 #[derive(Serialize)]

@@ -147,8 +147,8 @@ async fn upsert(
         metadata: Some(raw),
         sender_id: None,
     };
-    let (stored, created) = ingest::upsert_message(conn, session_id, &row).await?;
-    if !created {
+    let stored = ingest::upsert_message(conn, session_id, &row).await?;
+    if !stored.created {
         return Ok(());
     }
     out.applied.messages += 1;
@@ -162,7 +162,7 @@ async fn upsert(
     };
     let change = ingest::contact_for_message(conn, session_id, &seen).await?;
     out.contact(m.remote_jid, change);
-    out.events.push(WaEvent::MessageReceived(stored));
+    out.events.push(WaEvent::MessageReceived(stored.row));
     Ok(())
 }
 

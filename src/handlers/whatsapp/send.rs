@@ -77,18 +77,14 @@ async fn send(
         Some(_) => return Err(WaError::BadRequest("Invalid clientMessageId")),
     };
     let wa_id = wa_message_id(&session.session_id, &key);
-    let mut tx = effects.begin().await?;
-    let row = outbox::enqueue(
-        &mut tx,
-        &session.session_id,
-        &key,
-        &wa_id,
-        to,
-        content,
-        &user,
-    )
-    .await?;
-    effects.finish(tx).await?;
+    // A retry gets the first row back with the same answer as a new send:
+    // nothing is announced at queue time (the worker's result is).
+    let row = effects
+        .transact(async |tx| {
+            outbox::enqueue(tx, &session.session_id, &key, &wa_id, to, content, &user).await
+        })
+        .await?
+        .row;
     Ok(Json(Queued {
         success: true,
         message: "Message queued",

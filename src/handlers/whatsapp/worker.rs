@@ -207,14 +207,14 @@ async fn result(
         metadata: None,
         sender_id: row.sender_id.as_deref(),
     };
-    let (stored, created) = upsert_message(&mut tx, &row.session_id, &sent).await?;
+    let stored = upsert_message(&mut tx, &row.session_id, &sent).await?;
     effects.finish(tx).await?;
     let mut events = vec![WaEvent::MessageSent {
-        message: stored.clone(),
+        message: stored.row.clone(),
         client_message_id: row.client_message_id.clone(),
     }];
-    if created {
-        events.push(WaEvent::MessageReceived(stored));
+    if stored.created {
+        events.push(WaEvent::MessageReceived(stored.row));
     }
     emit(&effects, &session.session_id, &session.tenant_id, &events).await;
     Ok(Json(Settled {

@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 
-use crate::store::cursor::{self, Cursor};
+use crate::store::cursor::Cursor;
+use crate::store::keyset::{self, Keyed, newest_first};
 use crate::store::{StoreError, ser_opt_ts, ser_ts};
 
 /// The contract's `Contact`.
@@ -49,6 +50,12 @@ pub struct Message {
     pub sender_id: Option<String>,
 }
 
+impl Keyed for Message {
+    fn key(&self) -> Cursor {
+        Cursor::at(self.timestamp, &self.id)
+    }
+}
+
 pub async fn contacts(pool: &PgPool, session_id: &str) -> Result<Vec<Contact>, StoreError> {
     Ok(sqlx::query_as::<_, Contact>(
         r#"SELECT "id", "jid", "name", "phoneNumber", "isGroup", "isBusiness", "avatarUrl",
@@ -78,7 +85,7 @@ pub async fn contact_jid(
 
 /// The `limit` messages just older than `before` (newest when `None`) of one
 /// chat (or of every chat), newest first, and the cursor of the next older
-/// page.
+/// page (keyset on (`timestamp`, `id`)).
 pub async fn page_messages(
     pool: &PgPool,
     session_id: &str,
@@ -86,29 +93,17 @@ pub async fn page_messages(
     before: Option<&Cursor>,
     limit: usize,
 ) -> Result<(Vec<Message>, Option<String>), StoreError> {
-    let rows = sqlx::query_as::<_, Message>(
+    const PAGE: &str = newest_first!(
         r#"SELECT "id", "messageId", "remoteJid", "fromMe", "content",
                   "messageType"::text AS "messageType", "status"::text AS "status",
                   "timestamp", "deliveredAt", "readAt", "mediaMimeType", "mediaSize",
                   "quotedMessageId", "senderId"
            FROM whatsapp_messages
-           WHERE "sessionId" = $1
-             AND ($2::text IS NULL OR "remoteJid" = $2)
-             AND ($3::timestamptz IS NULL OR ("timestamp", "id") < ($3, $4))
-           ORDER BY "timestamp" DESC, "id" DESC
-           LIMIT $5"#,
-    )
-    .bind(session_id)
-    .bind(jid)
-    .bind(before.map(|c| c.created_at))
-    .bind(before.map(|c| c.id.as_str()))
-    .bind(i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1))
-    .fetch_all(pool)
-    .await?;
-    Ok(cursor::page(rows, limit, |m| Cursor {
-        created_at: m.timestamp,
-        id: m.id.clone(),
-    }))
+           WHERE "sessionId" = $4
+             AND ($5::text IS NULL OR "remoteJid" = $5)"#,
+        "timestamp",
+    );
+    keyset::fetch_page(pool, PAGE, before, limit, |q| q.bind(session_id).bind(jid)).await
 }
 
 /// Zero a contact's unread count; `None` when there is no such contact,

@@ -8,6 +8,7 @@ use serde_json::Value;
 use sqlx::PgConnection;
 
 use crate::store::StoreError;
+use crate::store::idempotent::Inserted;
 
 /// Record a batch id; `false` when it was applied before (on either side).
 pub async fn claim_batch(
@@ -130,12 +131,16 @@ pub struct StoredMessage {
 
 /// Insert unless (`sessionId`, `messageId`) exists. Returns the row and
 /// whether this call created it; an existing row gets a missing `senderId`.
+///
+/// Not [`crate::store::idempotent::insert_or_first`]: the conflict branch
+/// writes to the existing row (one `DO UPDATE` statement, `xmax = 0` telling
+/// the two apart), so there is no read-only second statement to fall back to.
 pub async fn upsert_message(
     conn: &mut PgConnection,
     session_id: &str,
     m: &NewMessage<'_>,
-) -> Result<(StoredMessage, bool), StoreError> {
-    let (created, row) =
+) -> Result<Inserted<StoredMessage>, StoreError> {
+    let inserted =
         sqlx::query_as::<_, (bool, String, String, String, bool, Option<String>, String)>(
             r#"INSERT INTO whatsapp_messages
              ("sessionId", "messageId", "remoteJid", "fromMe", "content", "messageType", "status",
@@ -165,21 +170,19 @@ pub async fn upsert_message(
         .fetch_one(conn)
         .await
         .map(
-            |(created, id, message_id, remote_jid, from_me, content, message_type)| {
-                (
-                    created,
-                    StoredMessage {
-                        id,
-                        message_id,
-                        remote_jid,
-                        from_me,
-                        content,
-                        message_type,
-                    },
-                )
+            |(created, id, message_id, remote_jid, from_me, content, message_type)| Inserted {
+                row: StoredMessage {
+                    id,
+                    message_id,
+                    remote_jid,
+                    from_me,
+                    content,
+                    message_type,
+                },
+                created,
             },
         )?;
-    Ok((row, created))
+    Ok(inserted)
 }
 
 /// A contact as a message or a contacts update describes it.

@@ -7,6 +7,7 @@ use serde::Serialize;
 use sqlx::PgConnection;
 
 use crate::store::StoreError;
+use crate::store::idempotent::{Inserted, insert_or_first};
 
 /// Attempts after which a failing send is given up (`failed`).
 pub const MAX_ATTEMPTS: i32 = 5;
@@ -20,7 +21,8 @@ pub struct Queued {
     pub status: String,
 }
 
-/// Queue a send unless its key exists; returns the row (new or first).
+/// Queue a send unless (`sessionId`, `clientMessageId`) exists
+/// ([`insert_or_first`]).
 #[allow(clippy::too_many_arguments)]
 pub async fn enqueue(
     conn: &mut PgConnection,
@@ -30,8 +32,8 @@ pub async fn enqueue(
     to_jid: &str,
     content: &str,
     sender_id: &str,
-) -> Result<Queued, StoreError> {
-    let inserted = sqlx::query_as::<_, Queued>(
+) -> Result<Inserted<Queued>, StoreError> {
+    let insert = sqlx::query_as(
         r#"INSERT INTO whatsapp_outbox
              ("sessionId", "clientMessageId", "waMessageId", "toJid", "content", "senderId")
            VALUES ($1, $2, $3, $4, $5, $6)
@@ -43,20 +45,14 @@ pub async fn enqueue(
     .bind(wa_message_id)
     .bind(to_jid)
     .bind(content)
-    .bind(sender_id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    if let Some(q) = inserted {
-        return Ok(q);
-    }
-    Ok(sqlx::query_as::<_, Queued>(
+    .bind(sender_id);
+    let first = sqlx::query_as(
         r#"SELECT "id", "clientMessageId", "status" FROM whatsapp_outbox
            WHERE "sessionId" = $1 AND "clientMessageId" = $2"#,
     )
     .bind(session_id)
-    .bind(client_message_id)
-    .fetch_one(conn)
-    .await?)
+    .bind(client_message_id);
+    insert_or_first(conn, insert, first).await
 }
 
 /// One claimed send, as the worker gets it.
