@@ -56,21 +56,18 @@ async fn mark_read(
     let jid = body
         .text("jid")
         .ok_or(WaError::BadRequest("jid is required"))?;
-    let mut tx = effects.begin().await?;
-    let changed = history::mark_read(&mut tx, &session.session_id, jid).await?;
-    effects.finish(tx).await?;
-    match changed {
-        None => Err(WaError::NotFound("Contact not found")),
-        Some(changed) => {
-            if changed {
-                let events = [WaEvent::ContactRead {
-                    jid: jid.to_owned(),
-                }];
-                emit(&effects, &session.session_id, &session.tenant_id, &events).await;
-            }
-            Ok(Json(Success { success: true }))
-        }
+    let id = &session.session_id;
+    let changed = effects
+        .transact(async |tx| history::mark_read(tx, id, jid).await)
+        .await?
+        .ok_or(WaError::NotFound("Contact not found"))?;
+    if changed {
+        let events = [WaEvent::ContactRead {
+            jid: jid.to_owned(),
+        }];
+        emit(&effects, id, &session.tenant_id, &events).await;
     }
+    Ok(Json(Success { success: true }))
 }
 
 /// The legacy history `limit`: 100, at most 500.

@@ -107,9 +107,9 @@ async fn create(
         (None, [only]) => only.clone(),
         (None, _) => return Err(WaError::BadRequest("tenantId is required")),
     };
-    let mut tx = effects.begin().await?;
-    let created = sessions::create(&mut tx, &session_id, &tenant, name).await?;
-    effects.finish(tx).await?;
+    let created = effects
+        .transact(async |tx| sessions::create(tx, &session_id, &tenant, name).await)
+        .await?;
     match created {
         Created::New(session) => Ok((
             StatusCode::CREATED,
@@ -150,14 +150,14 @@ async fn remove(
     query: Query,
 ) -> Result<Json<Done>, WaError> {
     let session = visible(&state, &user, query.session_id()?).await?;
-    let mut tx = effects.begin().await?;
-    let deleted = sessions::delete(&mut tx, &session.session_id).await?;
-    effects.finish(tx).await?;
-    if !deleted {
+    let id = &session.session_id;
+    if !effects
+        .transact(async |tx| sessions::delete(tx, id).await)
+        .await?
+    {
         return Err(SESSION_NOT_FOUND);
     }
-    let events = [WaEvent::Connection("disconnected")];
-    emit(&effects, &session.session_id, &session.tenant_id, &events).await;
+    announce_disconnected(&effects, &session).await;
     Ok(done("Session deleted"))
 }
 
@@ -170,9 +170,10 @@ async fn connect(
     let body = body?;
     let session = visible(&state, &user, body.session_id()?).await?;
     let name = body.text("name").filter(|n| !n.trim().is_empty());
-    let mut tx = effects.begin().await?;
-    sessions::mark_connecting(&mut tx, &session.session_id, name).await?;
-    effects.finish(tx).await?;
+    let id = &session.session_id;
+    effects
+        .transact(async |tx| sessions::mark_connecting(tx, id, name).await)
+        .await?;
     Ok(done("Connection initiated"))
 }
 
@@ -184,12 +185,18 @@ async fn disconnect(
 ) -> Result<Json<Done>, WaError> {
     let body = body?;
     let session = visible(&state, &user, body.session_id()?).await?;
-    let mut tx = effects.begin().await?;
-    sessions::mark_disconnected(&mut tx, &session.session_id).await?;
-    effects.finish(tx).await?;
-    let events = [WaEvent::Connection("disconnected")];
-    emit(&effects, &session.session_id, &session.tenant_id, &events).await;
+    let id = &session.session_id;
+    effects
+        .transact(async |tx| sessions::mark_disconnected(tx, id).await)
+        .await?;
+    announce_disconnected(&effects, &session).await;
     Ok(done("Disconnected"))
+}
+
+/// `connection.update {status: "disconnected"}` after a delete or disconnect.
+async fn announce_disconnected(effects: &Effects, session: &SessionRef) {
+    let events = [WaEvent::Connection("disconnected")];
+    emit(effects, &session.session_id, &session.tenant_id, &events).await;
 }
 
 /// The UI's socket status word for a session status.

@@ -14,7 +14,7 @@ use super::ingest::{self, Applied};
 use super::params::{Body, Worker};
 use crate::handlers::AppState;
 use crate::handlers::extract::Effects;
-use crate::store::whatsapp::ingest::{NewMessage, upsert_message};
+use crate::store::whatsapp::ingest::{NewMessage, claim_batch, upsert_message};
 use crate::store::whatsapp::outbox::{self, Claimed, MAX_ATTEMPTS};
 use crate::store::whatsapp::sessions::{self, HeldSession};
 
@@ -57,38 +57,30 @@ async fn events(
         .await?
         .ok_or(SESSION_NOT_FOUND)?;
     let batch = baileys::parse_batch(&body.0).map_err(|_| WaError::BadRequest("Invalid batch"))?;
-    let mut tx = effects.begin().await?;
-    let fresh = ingest_guard(&mut tx, &session.session_id, &batch.batch_id).await?;
-    if !fresh {
-        effects.finish(tx).await?;
+    let id = &session.session_id;
+    // The batch id is recorded in the batch's own transaction: a replay on
+    // either backend finds it and applies nothing.
+    let outcome = effects
+        .transact(
+            async |tx| match claim_batch(tx, id, &batch.batch_id).await? {
+                true => ingest::apply(tx, id, &batch.events).await.map(Some),
+                false => Ok(None),
+            },
+        )
+        .await?;
+    let Some(outcome) = outcome else {
         return Ok(Json(Ingested {
             success: true,
             duplicate: true,
             applied: Applied::default(),
         }));
-    }
-    let outcome = ingest::apply(&mut tx, &session.session_id, &batch.events).await?;
-    effects.finish(tx).await?;
-    emit(
-        &effects,
-        &session.session_id,
-        &session.tenant_id,
-        &outcome.events,
-    )
-    .await;
+    };
+    emit(&effects, id, &session.tenant_id, &outcome.events).await;
     Ok(Json(Ingested {
         success: true,
         duplicate: false,
         applied: outcome.applied,
     }))
-}
-
-async fn ingest_guard(
-    tx: &mut sqlx::PgConnection,
-    session_id: &str,
-    batch_id: &str,
-) -> Result<bool, WaError> {
-    Ok(crate::store::whatsapp::ingest::claim_batch(tx, session_id, batch_id).await?)
 }
 
 #[derive(Serialize)]
@@ -125,9 +117,9 @@ async fn claim(
         .ok_or(WaError::BadRequest("workerId is required"))?;
     let limit = int_in(&body, "limit", 1..=100, 10, "Invalid limit")?;
     let lease = int_in(&body, "leaseSeconds", 5..=600, 60, "Invalid leaseSeconds")?;
-    let mut tx = effects.begin().await?;
-    let items = outbox::claim(&mut tx, worker, limit, lease).await?;
-    effects.finish(tx).await?;
+    let items = effects
+        .transact(async |tx| outbox::claim(tx, worker, limit, lease).await)
+        .await?;
     Ok(Json(ClaimedList { items }))
 }
 
