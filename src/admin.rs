@@ -1,6 +1,8 @@
-//! The admin listener (its own port): `/metrics`, `/-/health`, `/-/ready`,
-//! `/-/config`, `/-/diffs?route=…` (recent shadow mismatches, redacted). A Pingora `ServeHttp` app, so a graceful upgrade hands its
-//! socket over like the proxy's. Never shows secrets.
+//! The admin listener (its own port): `/` (the endpoint list), `/metrics`,
+//! `/-/health`, `/-/ready`, `/-/config`, `/-/diffs?route=…` (recent shadow
+//! mismatches, redacted; an unknown route is a 404 naming the known ones). A
+//! Pingora `ServeHttp` app, so a graceful upgrade hands its socket over like
+//! the proxy's. Never shows secrets.
 
 use std::sync::Arc;
 
@@ -44,22 +46,53 @@ impl ServeHttp for Admin {
                 let body = json!({ "status": "ready", "generation": snap.generation });
                 reply(200, "application/json", body.to_string().into_bytes())
             }
+            "/" => reply(200, "application/json", index().to_string().into_bytes()),
             "/-/diffs" => {
                 let route = session.req_header().uri.query().and_then(route_param);
-                let body = self.diffs.to_json(route.as_deref());
-                reply(200, "application/json", body.to_string().into_bytes())
+                let snap = self.live.load();
+                let known = |r: &str| snap.config.routes.iter().any(|x| x.id.as_str() == r);
+                match route {
+                    Some(r) if !known(&r) => {
+                        let routes: Vec<&str> =
+                            snap.config.routes.iter().map(|x| x.id.as_str()).collect();
+                        let body = json!({
+                            "error": "unknown_route",
+                            "route": r,
+                            "hint": "use one of `routes` (route ids of routes.toml)",
+                            "routes": routes,
+                        });
+                        reply(404, "application/json", body.to_string().into_bytes())
+                    }
+                    route => {
+                        let body = self.diffs.to_json(route.as_deref());
+                        reply(200, "application/json", body.to_string().into_bytes())
+                    }
+                }
             }
             "/-/config" => {
                 let body = config_json(&self.live.load());
                 reply(200, "application/json", body.to_string().into_bytes())
             }
-            _ => reply(
-                404,
-                "application/json",
-                br#"{"error":"not_found"}"#.to_vec(),
-            ),
+            _ => {
+                let mut body = index();
+                body["error"] = json!("not_found");
+                reply(404, "application/json", body.to_string().into_bytes())
+            }
         }
     }
+}
+
+/// What the admin port serves (its root, like Envoy's admin index).
+fn index() -> Value {
+    json!({
+        "endpoints": {
+            "/metrics": "Prometheus metrics",
+            "/-/health": "the process is up",
+            "/-/ready": "ready to serve, with the config generation",
+            "/-/config": "the effective routes, flags and backends (no secrets)",
+            "/-/diffs?route=ID": "recent shadow mismatches of a route (redacted)",
+        }
+    })
 }
 
 /// The `route` value of a query string (route ids need no decoding).

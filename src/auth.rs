@@ -4,8 +4,9 @@
 //! Auth.js v5 JWEs, chunked or not), chatbot bearer JWTs (`jsonwebtoken`), service
 //! tokens (SHA-256 hashes), `?token=` extraction and the bounded validated-token
 //! cache. Everything here is pure and synchronous: time comes in as `now_unix`,
-//! and the only network I/O (a JWKS URL) runs in [`jwks::JwksRefresher`], which the
-//! caller spawns. May use `identity`; knows nothing of Pingora, TOML or serde config.
+//! and the only network I/O (a JWKS URL) runs in [`jwks::JwksRefresher`], kept
+//! across reloads by [`jwks::JwksSources`] and driven by the caller's runner.
+//! May use `identity`; knows nothing of Pingora, TOML or serde config.
 
 mod authenticator;
 mod bearer;
@@ -28,7 +29,7 @@ pub use query::take_query_token;
 pub use route::{AuthMode, RawRouteAuth, RouteAuth};
 pub use settings::{
     AuthConfig, ChatbotIssuer, DEFAULT_CACHE_CAPACITY, DEFAULT_SKEW_SECS, IssuerKey,
-    MAX_CREDENTIAL_BYTES, SecretBytes, ServiceToken, SessionConfig, SessionFlavor,
+    MAX_CREDENTIAL_BYTES, SecretBytes, ServiceToken, SessionConfig, SessionFlavor, TenantScope,
 };
 
 use crate::identity::{AuthScheme, Identity};
@@ -90,11 +91,18 @@ pub enum RejectReason {
     WrongAudience,
     /// A `kid` that no configured or fetched key has (triggers a JWKS refresh).
     UnknownKey,
+    /// A validly signed chatbot token whose tenant claim is outside the tenants
+    /// its issuer may speak for (`tenant` / `tenants` of `[[auth.chatbot]]`).
+    TenantNotAllowed,
+    /// Session cookies that do not name one token: two different values for
+    /// one name, or a plain cookie and chunks together (cookie tossing).
+    /// Treated as no credential: nothing is guessed.
+    Ambiguous,
 }
 
 impl RejectReason {
     /// The metric/log label: `missing`, `expired`, `bad_signature`, `malformed`,
-    /// `wrong_audience`, `unknown_key`.
+    /// `wrong_audience`, `unknown_key`, `tenant_not_allowed`, `ambiguous`.
     pub fn as_str(&self) -> &'static str {
         match self {
             RejectReason::Missing => "missing",
@@ -103,6 +111,8 @@ impl RejectReason {
             RejectReason::Malformed => "malformed",
             RejectReason::WrongAudience => "wrong_audience",
             RejectReason::UnknownKey => "unknown_key",
+            RejectReason::TenantNotAllowed => "tenant_not_allowed",
+            RejectReason::Ambiguous => "ambiguous",
         }
     }
 }

@@ -14,6 +14,7 @@ mod raw;
 pub mod shadow;
 #[cfg(test)]
 mod tests;
+mod trusted;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -21,6 +22,7 @@ use std::time::Duration;
 
 pub use backend::{NextBackend, RustBackend, Upstream};
 pub use error::ConfigError;
+pub use trusted::{Cidr, TrustedProxies};
 
 use crate::flags::Flag;
 use crate::route::{RouteId, RouteTable};
@@ -45,6 +47,8 @@ pub struct LiveSettings {
     /// Add `x-cutover-route` / `x-cutover-backend` to responses.
     pub response_headers: bool,
     pub reload_interval: Duration,
+    /// Peers whose `X-Forwarded-*` headers are believed (default none).
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// One whole, validated configuration: swapped as a unit on reload.
@@ -69,6 +73,8 @@ pub struct Config {
     pub caps: crate::cap::CapsConfig,
     /// Content hash of every file read, for change detection.
     pub content_hash: [u8; 32],
+    /// Hash of each file `[auth]` names (`None`: unreadable), to log which one changed.
+    pub secret_files: Vec<(PathBuf, Option<[u8; 32]>)>,
 }
 
 impl Config {
@@ -95,6 +101,7 @@ impl Config {
         }
         cfg.flags = flags;
         cfg.content_hash = files.hash;
+        cfg.secret_files = files.secret_files.clone();
         Ok(cfg)
     }
 
@@ -115,12 +122,16 @@ pub struct ConfigFiles {
     pub flags_dir: PathBuf,
     /// `(path, text)` for every `*.toml` in the flags directory, sorted by name.
     pub flag_files: Vec<(PathBuf, String)>,
+    /// Every file `[auth]` names, with the hash of its content (`None`: unreadable;
+    /// validation then says why). Values are never kept or logged here.
+    pub secret_files: Vec<(PathBuf, Option<[u8; 32]>)>,
     pub hash: [u8; 32],
 }
 
 impl ConfigFiles {
-    /// Read `routes.toml` and every `flags/*.toml`, following symlinks (so a
-    /// Kubernetes `..data` swap or an editor's rename is seen as new content).
+    /// Read `routes.toml`, every `flags/*.toml` and hash every file `[auth]` names
+    /// (secrets, keys), following symlinks (so a Kubernetes `..data` swap or an
+    /// editor's rename is seen as new content).
     pub fn read(routes_path: &Path) -> Result<ConfigFiles, ConfigError> {
         use sha2::{Digest, Sha256};
         let routes_text =
@@ -158,11 +169,26 @@ impl ConfigFiles {
             hasher.update(text.as_bytes());
             flag_files.push((path, text));
         }
+        let base = routes_path.parent().unwrap_or(Path::new("."));
+        let mut secret_files = Vec::new();
+        for name in auth::referenced_files(&routes_text) {
+            let path = base.join(&name);
+            let digest: Option<[u8; 32]> = std::fs::read(&path)
+                .ok()
+                .map(|bytes| Sha256::digest(&bytes).into());
+            hasher.update([1u8]);
+            hasher.update(name.as_bytes());
+            hasher.update([0u8]);
+            hasher.update(digest.unwrap_or_default());
+            hasher.update([u8::from(digest.is_some())]);
+            secret_files.push((path, digest));
+        }
         Ok(ConfigFiles {
             routes_path: routes_path.to_path_buf(),
             routes_text,
             flags_dir,
             flag_files,
+            secret_files,
             hash: hasher.finalize().into(),
         })
     }

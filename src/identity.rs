@@ -5,8 +5,9 @@
 //! Knows nothing of Pingora, HTTP parsing or TOML.
 //!
 //! `headers` signs/verifies the `x-cutover-*` identity headers (HMAC-SHA256 with
-//! an [`IdentityKey`] shared by the proxy and remote handlers); `middleware` is the
-//! axum side that turns verified headers into an `Extension<Identity>`.
+//! an [`IdentityKey`] shared by the proxy and remote handlers, bound to the one
+//! request they travel with: audience, method, path and query); `middleware` is
+//! the axum side that turns verified headers into an `Extension<Identity>`.
 
 /// Which credential proved the identity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -47,6 +48,10 @@ pub struct Identity {
     pub user_id: String,
     pub email: Option<String>,
     pub tenant_id: Option<String>,
+    /// The configured `name` of the `[[auth.chatbot]]` issuer that vouched for a
+    /// chatbot visitor; `None` for sessions and services. Part of every chatbot
+    /// ownership check: visitor `v1` of issuer A is not visitor `v1` of issuer B.
+    pub issuer: Option<String>,
     /// Unix seconds after which the credential is no longer valid, if known.
     pub expires_at: Option<u64>,
 }
@@ -55,10 +60,11 @@ mod headers;
 mod middleware;
 #[cfg(test)]
 mod tests;
+mod wire;
 
 pub use headers::{
-    HEADER_AUTH, HEADER_IDENTITY_SIG, HEADER_TENANT_ID, HEADER_USER_EMAIL, HEADER_USER_ID,
-    IDENTITY_HEADERS, IdentityError, IdentityKey, MAX_SIGNATURE_AGE_SECS, identity_headers,
-    verify_identity_headers,
+    Audience, HEADER_AUTH, HEADER_IDENTITY_SIG, HEADER_ISSUER, HEADER_TENANT_ID, HEADER_USER_EMAIL,
+    HEADER_USER_ID, IDENTITY_HEADERS, IdentityError, IdentityKey, MAX_SIGNATURE_AGE_SECS,
+    SignedRequest, identity_headers, verify_identity_headers,
 };
 pub use middleware::{optional_identity, require_identity};

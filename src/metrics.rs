@@ -35,6 +35,8 @@ pub const SHADOW_MISMATCHES_TOTAL: &str = "cutover_shadow_mismatches_total";
 pub const FALLBACKS_TOTAL: &str = "cutover_fallbacks_total";
 pub const GUARD_TRIPPED: &str = "cutover_guard_tripped";
 pub const STAGE: &str = "cutover_stage";
+pub const JWKS_AGE: &str = "cutover_jwks_age_seconds";
+pub const JWKS_FETCHES_TOTAL: &str = "cutover_jwks_fetches_total";
 
 pub struct Metrics {
     pub registry: Registry,
@@ -53,7 +55,9 @@ pub struct Metrics {
     /// `{route}`: share of clients on rust, 0..=100
     pub canary_percent: GaugeVec,
     /// `{route, scheme, result}` result: ok, missing, expired, bad_signature,
-    /// malformed, wrong_audience, unknown_key
+    /// malformed, wrong_audience, unknown_key, tenant_not_allowed (chatbot
+    /// token outside its issuer's tenants), ambiguous (session cookies
+    /// that name no single token: treated as no credential)
     pub auth: IntCounterVec,
     /// `{route, reason}` reason: client_rate, channel_rate, inflight, breaker
     pub cap_rejections: IntCounterVec,
@@ -79,6 +83,11 @@ pub struct Metrics {
     pub guard_tripped: IntGaugeVec,
     /// `{route, stage}` stage: next, shadow, canary, rust, tripped (1 for the current one)
     pub stage: IntGaugeVec,
+    /// `{issuer}`: seconds since the issuer's JWKS URL last answered a good key set
+    /// (since start while it never has)
+    pub jwks_age: IntGaugeVec,
+    /// `{issuer, result}` result: ok, network, status, invalid
+    pub jwks_fetches: IntCounterVec,
 }
 
 fn counter(name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -217,6 +226,16 @@ impl Metrics {
                 "1 for the migration stage each route is in.",
                 &["route", "stage"],
             ),
+            jwks_age: gauge(
+                JWKS_AGE,
+                "Seconds since an issuer's jwks_url last gave a good key set.",
+                &["issuer"],
+            ),
+            jwks_fetches: counter(
+                JWKS_FETCHES_TOTAL,
+                "Fetches of an issuer's jwks_url, by result.",
+                &["issuer", "result"],
+            ),
             registry,
         };
         m.register_all();
@@ -225,7 +244,7 @@ impl Metrics {
 
     fn register_all(&self) {
         let r = &self.registry;
-        let all: [Box<dyn prometheus::core::Collector>; 21] = [
+        let all: [Box<dyn prometheus::core::Collector>; 23] = [
             Box::new(self.requests.clone()),
             Box::new(self.duration.clone()),
             Box::new(self.upstream_errors.clone()),
@@ -247,6 +266,8 @@ impl Metrics {
             Box::new(self.fallbacks.clone()),
             Box::new(self.guard_tripped.clone()),
             Box::new(self.stage.clone()),
+            Box::new(self.jwks_age.clone()),
+            Box::new(self.jwks_fetches.clone()),
         ];
         for c in all {
             r.register(c).expect("metric names are unique");

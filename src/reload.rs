@@ -1,11 +1,15 @@
 //! The live config: a snapshot swapped whole, and the poller that reloads it.
 //!
-//! Every ≤ 250 ms (and at once on SIGHUP) the reloader hashes `routes.toml`
-//! and `flags/*.toml`; when the content changed it parses and validates all of
-//! it and swaps the snapshot with `arc-swap`. A bad edit keeps the last good
+//! Every ≤ 250 ms (and at once on SIGHUP) the reloader hashes `routes.toml`,
+//! `flags/*.toml` and every file `[auth]` names (secrets, PEM keys, JWKS files);
+//! when the content changed it parses and validates all of it and swaps the
+//! snapshot with `arc-swap` (the authenticator, its keys and its token cache are
+//! part of the snapshot, so a rotated secret takes effect on the next request). A bad edit keeps the last good
 //! snapshot, logs `file:line: fix` and counts one failure per bad content.
 //! Requests hold the `Arc` they started with, so in-flight work (and open
 //! WebSockets/SSE) finish on the snapshot and backend they began with.
+
+pub mod jwks;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -72,6 +76,8 @@ pub struct Reloader {
     last_bad: Mutex<Option<[u8; 32]>>,
     /// Called with every snapshot installed (and the first one).
     hooks: Vec<SnapshotHook>,
+    /// Long-lived JWKS refreshers, handed to each new authenticator before its swap.
+    jwks: Option<Arc<crate::auth::jwks::JwksSources>>,
 }
 
 /// Work to do on each new snapshot (e.g. export per-route gauges).
@@ -85,6 +91,7 @@ impl Reloader {
             metrics,
             last_bad: Mutex::new(None),
             hooks: Vec::new(),
+            jwks: None,
         };
         r.publish(&r.live.load());
         r
@@ -94,6 +101,13 @@ impl Reloader {
     pub fn with_hook(mut self, hook: SnapshotHook) -> Reloader {
         hook(&self.live.load());
         self.hooks.push(hook);
+        self
+    }
+
+    /// Shares `sources`' JWKS refreshers with every config it installs.
+    pub fn with_jwks(mut self, sources: Arc<crate::auth::jwks::JwksSources>) -> Reloader {
+        sources.adopt(&self.live.load().config.authenticator);
+        self.jwks = Some(sources);
         self
     }
 
@@ -110,6 +124,10 @@ impl Reloader {
         if self.last_bad.lock().is_ok_and(|b| *b == Some(files.hash)) {
             return Outcome::Unchanged;
         }
+        for path in changed_secret_files(&current.config.secret_files, &files.secret_files) {
+            // The path only: never the value (nor its hash).
+            tracing::info!(file = %path.display(), "secret file changed; validating");
+        }
         match Config::from_files(&files) {
             Err(e) => self.reject(Some(files.hash), e),
             Ok(cfg) => {
@@ -121,6 +139,9 @@ impl Reloader {
                     );
                 }
                 log_changes(&current.config, &cfg);
+                if let Some(sources) = &self.jwks {
+                    sources.adopt(&cfg.authenticator);
+                }
                 let snap = self.live.swap(cfg);
                 if let Ok(mut b) = self.last_bad.lock() {
                     *b = None;
@@ -187,6 +208,16 @@ impl Reloader {
             m.cap_store_fallbacks.with_label_values(&["redis"]);
         }
     }
+}
+
+/// Files `[auth]` names whose content differs (or that appeared or vanished).
+fn changed_secret_files<'a>(
+    old: &[(PathBuf, Option<[u8; 32]>)],
+    new: &'a [(PathBuf, Option<[u8; 32]>)],
+) -> impl Iterator<Item = &'a PathBuf> {
+    new.iter()
+        .filter(|(path, hash)| !old.iter().any(|(p, h)| p == path && h == hash))
+        .map(|(path, _)| path)
 }
 
 fn log_changes(old: &Config, new: &Config) {

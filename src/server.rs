@@ -58,8 +58,8 @@ pub fn build(
     let live = Arc::new(Live::new(config));
     let reloader = Reloader::new(routes_path, live.clone(), metrics.clone());
 
-    let (proxy_bind, proxy_addr, proxy_fd) = bind_if_ephemeral(&p.listen)?;
-    let (admin_bind, admin_addr, admin_fd) = bind_if_ephemeral(&p.admin_listen)?;
+    let (proxy_bind, proxy_addr, proxy_fd) = prebind(&p.listen, upgrade)?;
+    let (admin_bind, admin_addr, admin_fd) = prebind(&p.admin_listen, upgrade)?;
 
     let caps = Arc::new(CapState::new(crate::cap::Caps::new(
         live.load().config.caps.clone(),
@@ -68,7 +68,9 @@ pub fn build(
     let guard = Arc::new(crate::proxy::guard::GuardState::new(metrics.clone()));
     let hook = guard.clone();
     let (cap_hook, cap_metrics) = (caps.clone(), metrics.clone());
+    let jwks = Arc::new(crate::auth::jwks::JwksSources::default());
     let reloader = reloader
+        .with_jwks(jwks.clone())
         .with_hook(Arc::new(move |snap| hook.on_snapshot(snap)))
         .with_hook(Arc::new(move |snap| {
             crate::proxy::caps::on_snapshot(&cap_hook, &cap_metrics, snap);
@@ -111,6 +113,14 @@ pub fn build(
         "cutover reloader",
         reloader,
     ));
+    server.add_service(pingora::services::background::background_service(
+        "cutover jwks",
+        crate::reload::jwks::JwksRunner {
+            sources: jwks,
+            metrics: metrics.clone(),
+            client: reqwest::Client::new(),
+        },
+    ));
 
     Ok(Built {
         server,
@@ -121,23 +131,41 @@ pub fn build(
     })
 }
 
-/// Port 0 means "any free port": bind it here (Pingora cannot tell us which
-/// port it chose) and hand the socket to Pingora through its fd table.
-/// Other addresses are left to Pingora, so a graceful upgrade can pass them on.
-fn bind_if_ephemeral(addr: &str) -> std::io::Result<(String, SocketAddr, Option<RawFd>)> {
+/// Bind a listener here, before the server starts, and hand the socket to
+/// Pingora through its fd table: a port in use is an error now (Pingora would
+/// retry the bind every second, forever, after "listening" was printed), and
+/// port 0 ("any free port") reports the port it got. On a graceful upgrade
+/// the sockets come from the old process instead, so nothing is bound.
+fn prebind(addr: &str, upgrade: bool) -> std::io::Result<(String, SocketAddr, Option<RawFd>)> {
     let want: SocketAddr = addr.parse().map_err(|_| {
         std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
             format!("bad address {addr}"),
         )
     })?;
-    if want.port() != 0 {
+    if upgrade {
         return Ok((addr.to_string(), want, None));
     }
-    let l = TcpListener::bind(want)?;
-    l.set_nonblocking(true)?;
+    let l = listen(want).map_err(|e| std::io::Error::new(e.kind(), format!("{addr}: {e}")))?;
     let got = l.local_addr()?;
-    Ok((got.to_string(), got, Some(l.into_raw_fd())))
+    // Pingora looks the socket up by the address it was configured with.
+    let key = if want.port() == 0 {
+        got.to_string()
+    } else {
+        addr.to_string()
+    };
+    Ok((key, got, Some(l.into_raw_fd())))
+}
+
+/// A listening socket as Pingora makes one: `SO_REUSEADDR`, backlog 65535.
+fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(65535)?;
+    socket.set_nonblocking(true)?;
+    Ok(socket.into())
 }
 
 /// A service whose listening sockets were bound before the server started.

@@ -8,6 +8,8 @@ mod bearer;
 mod common;
 #[path = "auth/fuzz.rs"]
 mod fuzz;
+#[path = "auth/issuers.rs"]
+mod issuers;
 #[path = "auth/mint.rs"]
 mod mint;
 #[path = "auth/routes.rs"]

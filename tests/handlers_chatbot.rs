@@ -5,7 +5,7 @@
 mod harness;
 
 use axum::http::StatusCode;
-use harness::{App, user, visitor};
+use harness::{App, user, visitor, visitor_of};
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -129,6 +129,67 @@ async fn disabled_chatbot_cannot_start_conversations() {
         (
             StatusCode::FORBIDDEN,
             json!({"error": "forbidden", "reason": "chatbot_disabled"})
+        )
+    );
+}
+
+/// The attack (issue 14, finding 1): a partner issuer allowed tenant t1 mints
+/// `{sub: "v1", tenantId: "t1"}`; the widget's visitor v1 owns c1. The partner
+/// visitor can neither read nor write c1, and the widget's v1 cannot reach a
+/// conversation the partner's v1 started.
+#[tokio::test]
+async fn partner_issuers_visitor_cannot_use_the_widget_visitors_conversation() {
+    let app = App::new().await;
+    let partner = || Some(visitor_of("partner", "v1", "t1"));
+    let not_found = json!({"error": "not_found", "reason": "conversation_not_found"});
+    let c1 = "/api/tenant-chatbot/conversations/c1/messages";
+    let read = app.call("GET", c1, partner(), None).await;
+    assert_eq!(read, (StatusCode::NOT_FOUND, not_found.clone()));
+    let body = json!({"body": "hi", "clientMessageId": "p1"});
+    let write = app.call("POST", c1, partner(), Some(body.clone())).await;
+    assert_eq!(write, (StatusCode::NOT_FOUND, not_found.clone()));
+    let (status, _) = app.call("GET", c1, Some(visitor("v1", "t1")), None).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let (status, started) = app
+        .call(
+            "POST",
+            "/api/tenant-chatbot/conversations",
+            partner(),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let own = format!(
+        "/api/tenant-chatbot/conversations/{}/messages",
+        started["conversation"]["id"].as_str().unwrap()
+    );
+    let (status, _) = app.call("GET", &own, partner(), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let widget_v1 = app.call("GET", &own, Some(visitor("v1", "t1")), None).await;
+    assert_eq!(widget_v1, (StatusCode::NOT_FOUND, not_found));
+}
+
+/// A chatbot identity that names no issuer (e.g. headers from before issuers
+/// were signed) owns nothing.
+#[tokio::test]
+async fn chatbot_identity_without_an_issuer_is_refused() {
+    let app = App::new().await;
+    let mut anonymous_issuer = visitor("v1", "t1");
+    anonymous_issuer.issuer = None;
+    let (status, body) = app
+        .call(
+            "GET",
+            "/api/tenant-chatbot/conversations/c1/messages",
+            Some(anonymous_issuer),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, body),
+        (
+            StatusCode::FORBIDDEN,
+            json!({"error": "forbidden", "reason": "wrong_identity_kind"})
         )
     );
 }

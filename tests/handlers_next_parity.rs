@@ -34,15 +34,24 @@ enum Side<'a> {
     Next(&'a str, reqwest::Client),
 }
 
-/// The `x-cutover-*` headers cutover would send for `id`, signed now with the
-/// key the legacy app is started with.
-fn signed_identity(id: &cutover::identity::Identity) -> Vec<(&'static str, String)> {
+/// The `x-cutover-*` headers cutover would send to next for `id` on
+/// `method target`, signed now with the key the legacy app is started with.
+fn signed_identity(
+    id: &cutover::identity::Identity,
+    method: &str,
+    target: &str,
+) -> Vec<(&'static str, String)> {
     let key = cutover::identity::IdentityKey::new(legacy_next::IDENTITY_KEY).unwrap();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    cutover::identity::identity_headers(id, &key, now)
+    let req = cutover::identity::SignedRequest {
+        audience: cutover::identity::Audience::Next,
+        method,
+        target,
+    };
+    cutover::identity::identity_headers(id, &key, &req, now)
 }
 
 impl Side<'_> {
@@ -79,7 +88,7 @@ impl Side<'_> {
                 }
                 if let Some(id) = &c.who {
                     // Signed as cutover signs them; the app verifies.
-                    for (name, value) in signed_identity(id) {
+                    for (name, value) in signed_identity(id, c.method, path) {
                         req = req.header(name, value);
                     }
                 }
@@ -222,6 +231,11 @@ async fn rust_handlers_answer_exactly_like_the_legacy_next_app() {
         ("auth sign-in json", 200),
         ("shadow send", 201),
         ("cache clear admin", 204),
+        ("auth visitor conversation", 200),
+        // Issue 14: same tenant, same `sub`, other issuer: not the owner.
+        ("auth partner visitor conversation", 403),
+        ("partner visitor widget conversation", 404),
+        ("partner visitor send to widget conversation", 404),
     ];
     for (label, status) in expected {
         let got = rust_out.iter().find(|o| o.0 == label).map(|o| o.1);
@@ -260,6 +274,7 @@ async fn rust_handlers_answer_exactly_like_the_legacy_next_app() {
         user_id: "u1".into(),
         email: None,
         tenant_id: None,
+        issuer: None,
         expires_at: None,
     };
     let url = format!("{}/api/chat/user-threads", next.base_url);
@@ -272,7 +287,7 @@ async fn rust_handlers_answer_exactly_like_the_legacy_next_app() {
         .unwrap();
     assert_eq!(forged.status(), 401);
     let mut tampered = client.get(&url);
-    for (name, value) in signed_identity(&who) {
+    for (name, value) in signed_identity(&who, "GET", "/api/chat/user-threads") {
         let value = if name == "x-cutover-user-id" {
             "u2".to_string()
         } else {
@@ -288,8 +303,93 @@ async fn rust_handlers_answer_exactly_like_the_legacy_next_app() {
         json!({"error": "unauthorized", "reason": "bad_signature"})
     );
     let mut signed = client.get(&url);
-    for (name, value) in signed_identity(&who) {
+    for (name, value) in signed_identity(&who, "GET", "/api/chat/user-threads") {
         signed = signed.header(name, value);
     }
     assert_eq!(signed.send().await.unwrap().status(), 200);
+    next_refuses_replayed_and_non_canonical_identity_headers(&next.base_url, &who).await;
+}
+
+/// Issue 14, finding 6, against the legacy app's verifier (lib/identity.ts):
+/// headers captured from one request and replayed with another method, path
+/// or audience are refused, and so are the inputs the Rust verifier refuses
+/// (`t=+<ts>`, upper-case hex, a raw `", "` inside a value).
+async fn next_refuses_replayed_and_non_canonical_identity_headers(
+    base: &str,
+    who: &cutover::identity::Identity,
+) {
+    use cutover::identity::{Audience, IdentityKey, SignedRequest, identity_headers};
+    let client = reqwest::Client::new();
+    let send = |method: &str, target: &str, headers: Vec<(&'static str, String)>| {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let req = headers.into_iter().fold(
+            client.request(method, format!("{base}{target}")),
+            |r, (k, v)| r.header(k, v),
+        );
+        async move {
+            let res = req.send().await.unwrap();
+            let status = res.status().as_u16();
+            (status, res.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let unauthorized = |reason: &str| (401, json!({"error": "unauthorized", "reason": reason}));
+    let messages = "/api/chat/user-threads/th1/messages";
+    let captured = signed_identity(who, "GET", messages);
+    assert_eq!(send("GET", messages, captured.clone()).await.0, 200);
+    let replays = [
+        ("POST", messages),
+        ("GET", "/api/chat/user-threads/th1/messages?limit=1"),
+        ("GET", "/api/chat/user-threads"),
+    ];
+    for (method, target) in replays {
+        assert_eq!(
+            send(method, target, captured.clone()).await,
+            unauthorized("bad_signature"),
+            "replayed as {method} {target}"
+        );
+    }
+    // Signed for a remote `cutover handlers` (audience rust), replayed at next.
+    let key = IdentityKey::new(legacy_next::IDENTITY_KEY).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let for_rust = SignedRequest {
+        audience: Audience::Rust,
+        method: "GET",
+        target: messages,
+    };
+    assert_eq!(
+        send("GET", messages, identity_headers(who, &key, &for_rust, now)).await,
+        unauthorized("bad_signature")
+    );
+
+    let tweak = |name: &str, f: &dyn Fn(&str) -> String| {
+        captured
+            .iter()
+            .map(|(k, v)| (*k, if *k == name { f(v) } else { v.clone() }))
+            .collect::<Vec<_>>()
+    };
+    let sig = "x-cutover-identity-sig";
+    let inputs = [
+        ("t=+<ts>", tweak(sig, &|v| v.replacen("t=", "t=+", 1))),
+        (
+            "upper-case hex",
+            tweak(sig, &|v| {
+                let (t, hex) = v.split_once("v2=").unwrap();
+                format!("{t}v2={}", hex.to_uppercase())
+            }),
+        ),
+        (
+            "raw \", \" in a value",
+            tweak("x-cutover-user-id", &|v| format!("{v}, u2")),
+        ),
+    ];
+    for (what, headers) in inputs {
+        assert_eq!(
+            send("GET", messages, headers).await,
+            unauthorized("malformed"),
+            "{what}"
+        );
+    }
 }

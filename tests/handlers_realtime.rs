@@ -9,7 +9,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use cutover::handlers::pusher::sign;
 use cutover::identity::Identity;
-use harness::{APP_KEY, APP_SECRET, App, user, visitor};
+use harness::{APP_KEY, APP_SECRET, App, user, visitor, visitor_of};
 use serde_json::{Value, json};
 
 async fn authorize(app: &App, who: Identity, channel: &str) -> (StatusCode, Value) {
@@ -171,6 +171,21 @@ async fn user_sign_in_signs_user_data() {
     );
 }
 
+/// The attack: a chatbot visitor whose `sub` is a user id (`u2`) asks to
+/// sign in; signing `user_data` would let it receive `sendToUser("u2")`.
+#[tokio::test]
+async fn visitor_named_like_a_user_cannot_sign_in_as_that_user() {
+    let app = App::new().await;
+    let mut req = Request::post("/api/chat/realtime/auth")
+        .header("content-type", "application/json")
+        .body(Body::from(r#"{"socket_id":"1.2"}"#))
+        .unwrap();
+    req.extensions_mut().insert(visitor("u2", "t1"));
+    let (status, body) = app.send(req).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(body, forbidden());
+}
+
 #[tokio::test]
 async fn another_users_channel_is_forbidden() {
     let app = App::new().await;
@@ -214,6 +229,25 @@ async fn visitor_cannot_join_another_visitors_conversation() {
         authorize(&app, visitor("v1", "t1"), "private-chatbot-c2").await,
         (StatusCode::FORBIDDEN, forbidden())
     );
+}
+
+/// The attack (issue 14, finding 1): a partner issuer, allowed tenant t1,
+/// vouches for a visitor with the same `sub` as the widget's visitor v1 who
+/// owns c1. Same tenant, same visitor id, other issuer: no Pusher auth.
+#[tokio::test]
+async fn partner_issuers_visitor_cannot_join_the_widget_visitors_conversation() {
+    let app = App::new().await;
+    assert_eq!(
+        authorize(
+            &app,
+            visitor_of("partner", "v1", "t1"),
+            "private-chatbot-c1"
+        )
+        .await,
+        (StatusCode::FORBIDDEN, forbidden())
+    );
+    let (status, _) = authorize(&app, visitor("v1", "t1"), "private-chatbot-c1").await;
+    assert_eq!(status, StatusCode::OK);
 }
 
 #[tokio::test]

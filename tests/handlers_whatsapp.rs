@@ -20,6 +20,7 @@ fn worker() -> Option<Identity> {
         user_id: "whatsapp-worker".into(),
         email: None,
         tenant_id: None,
+        issuer: None,
         expires_at: None,
     })
 }

@@ -77,6 +77,12 @@ const EXPECTED: &[(&str, u16)] = &[
     ("auth presence", 200),
     ("auth sign-in json", 200),
     ("cache clear admin", 204),
+    ("auth visitor conversation", 200),
+    // Issue 14: a partner issuer's token (allowed tenant t1) with the same
+    // `sub` as the widget visitor who owns c1: not the owner, on both sides.
+    ("auth partner visitor conversation", 403),
+    ("partner visitor widget conversation", 404),
+    ("partner visitor send to widget conversation", 404),
 ];
 
 /// Readable differences between the two runs (empty when they agree).

@@ -142,6 +142,11 @@ async fn run_side(side: Side, soketi: &Soketi, creds: &creds::Creds) -> Run {
     }
 }
 
+/// One stack at a time: each test starts the Next app, cutover, Soketi and
+/// node workers, and four at once on a 2-core machine only measure the
+/// machine (Next's start-up timeout, the flip test's pacing).
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn diff(next: &Run, rust: &Run) -> Vec<String> {
     let mut diffs: Vec<String> = next
         .out
@@ -186,6 +191,7 @@ fn check_contract(runs: &[&Run]) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "needs node/npm (next build ~1 min the first time), python3 + contracts/requirements.txt; run with --ignored"]
 async fn a_whatsapp_session_and_worker_replay_are_identical_on_next_and_rust() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let soketi = Soketi::start(APP_ID, APP_KEY, APP_SECRET).await;
     let creds = creds();
     let next = run_side(Side::Next, &soketi, &creds).await;
@@ -219,17 +225,20 @@ async fn a_whatsapp_session_and_worker_replay_are_identical_on_next_and_rust() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "needs node/npm (next build ~1 min the first time); run with --ignored"]
 async fn the_same_send_posted_to_next_and_rust_at_once_queues_one_send() {
+    let _one = ONE_AT_A_TIME.lock().await;
     wa_flip::duplicate_sends_across_backends().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "needs node/npm (next build ~1 min the first time); run with --ignored"]
 async fn the_worker_and_the_admin_carry_on_while_every_whatsapp_route_flips() {
+    let _one = ONE_AT_A_TIME.lock().await;
     wa_flip::flip_under_traffic().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "needs node/npm (next build ~1 min the first time); run with --ignored"]
 async fn a_200_mb_media_file_streams_through_cutover_from_either_side_in_bounded_memory() {
+    let _one = ONE_AT_A_TIME.lock().await;
     wa_flip::big_media().await;
 }

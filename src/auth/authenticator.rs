@@ -2,7 +2,8 @@
 //!
 //! Order of credentials: `Authorization: Bearer` (session JWE, chatbot JWT or
 //! service token, told apart by shape), then `?token=` when the route allows it,
-//! then the session cookie. The first credential present decides; an invalid one is
+//! then the session cookie (the one name the request's scheme picks, see
+//! `cookies`). The first credential present decides; an invalid one is
 //! rejected (no fall-through to a weaker one). Validated tokens go through the
 //! bounded cache. Uses the sibling verifiers; pure and sync (time is `now_unix`).
 
@@ -26,6 +27,10 @@ pub struct Credentials<'a> {
     pub authorization: Option<&'a str>,
     /// Value of `?token=` if the route allows it (already extracted).
     pub query_token: Option<&'a str>,
+    /// The site is served over https (the request's scheme, or
+    /// `X-Forwarded-Proto` from a trusted proxy): picks the `__Secure-`
+    /// session cookie name, as next-auth and Auth.js do.
+    pub https: bool,
 }
 
 impl std::fmt::Debug for Credentials<'_> {
@@ -34,6 +39,7 @@ impl std::fmt::Debug for Credentials<'_> {
             .field("cookie_headers", &self.cookies.len())
             .field("authorization", &self.authorization.map(|_| "<redacted>"))
             .field("query_token", &self.query_token.map(|_| "<redacted>"))
+            .field("https", &self.https)
             .finish()
     }
 }
@@ -83,8 +89,14 @@ impl Authenticator {
 
     /// JWKS fetchers to spawn on a tokio runtime (one per issuer with `jwks_url`):
     /// `tokio::spawn(r.run(reqwest::Client::new()))`. Without them, URL keys stay empty.
+    /// The server shares them across reloads instead (`jwks::JwksSources::adopt`).
     pub fn jwks_refreshers(&self) -> Vec<Arc<JwksRefresher>> {
         self.chatbot.refreshers()
+    }
+
+    /// Replaces each issuer's JWKS refresher with `pick(current)` (call before serving).
+    pub fn share_jwks(&self, pick: &mut dyn FnMut(Arc<JwksRefresher>) -> Arc<JwksRefresher>) {
+        self.chatbot.share_refreshers(pick);
     }
 
     /// Decides who the caller is. Never blocks, never panics on any input.
@@ -109,7 +121,8 @@ impl Authenticator {
             && let Some(session) = &self.session
         {
             let pairs = cookies::parse(creds.cookies);
-            match cookies::find_session(&pairs, &session.cookie_names, self.max_bytes) {
+            let names = &session.cookie_names;
+            match cookies::find_session(&pairs, names, creds.https, self.max_bytes) {
                 Found::Token { cookie_name, token } => {
                     let source = format!("cookie:{cookie_name}");
                     let verified = self.cached(&source, &token, now_unix, || {
@@ -175,7 +188,8 @@ impl Authenticator {
         now: u64,
         verify: impl FnOnce() -> Verified,
     ) -> Verified {
-        let key = cache::key(source, token);
+        // A changed fetched key set starts a fresh cache (a removed kid stops working).
+        let key = cache::key(source, token, self.chatbot.key_generation());
         if let Some(identity) = self.cache.get(&key, now) {
             return Ok(identity);
         }

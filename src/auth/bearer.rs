@@ -5,10 +5,13 @@
 //! its `kid` picks the key among static and fetched (JWKS URL) keys. An unknown
 //! `kid` asks the issuer's [`JwksRefresher`] for a refresh and is `UnknownKey`.
 //! `exp`/`nbf` are checked here with the injected `now` and the issuer's leeway.
+//! The identity names the issuer (its configured `name`) and carries a tenant
+//! only from the tenants that issuer may speak for (`TenantScope`).
 
 use std::str::FromStr;
 use std::sync::Arc;
 
+use arc_swap::ArcSwap;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::errors::ErrorKind;
@@ -24,7 +27,8 @@ const SPEC_CLAIMS: [&str; 5] = ["exp", "nbf", "sub", "iss", "aud"];
 
 struct IssuerState {
     cfg: ChatbotIssuer,
-    remote: Option<Arc<JwksRefresher>>,
+    /// Swapped once, before serving, for the long-lived refresher (`JwksSources::adopt`).
+    remote: Option<ArcSwap<JwksRefresher>>,
 }
 
 pub(crate) struct ChatbotVerifier {
@@ -62,7 +66,7 @@ impl ChatbotVerifier {
                 remote: cfg
                     .jwks_url
                     .as_ref()
-                    .map(|url| Arc::new(JwksRefresher::new(&cfg.name, url))),
+                    .map(|url| ArcSwap::from_pointee(JwksRefresher::new(&cfg.name, url))),
                 cfg: cfg.clone(),
             })
             .collect();
@@ -76,8 +80,26 @@ impl ChatbotVerifier {
     pub(crate) fn refreshers(&self) -> Vec<Arc<JwksRefresher>> {
         self.issuers
             .iter()
-            .filter_map(|i| i.remote.clone())
+            .filter_map(|i| i.remote.as_ref().map(ArcSwap::load_full))
             .collect()
+    }
+
+    /// Replaces each issuer's refresher with `pick(current)`.
+    pub(crate) fn share_refreshers(
+        &self,
+        pick: &mut dyn FnMut(Arc<JwksRefresher>) -> Arc<JwksRefresher>,
+    ) {
+        for slot in self.issuers.iter().filter_map(|i| i.remote.as_ref()) {
+            slot.store(pick(slot.load_full()));
+        }
+    }
+
+    /// Changes whenever a fetched key set changes (part of the token-cache key).
+    pub(crate) fn key_generation(&self) -> u64 {
+        self.issuers
+            .iter()
+            .filter_map(|i| i.remote.as_ref())
+            .fold(0u64, |acc, r| acc.wrapping_add(r.load().generation()))
     }
 
     pub(crate) fn verify(&self, token: &str, now: u64) -> Verified {
@@ -88,6 +110,10 @@ impl ChatbotVerifier {
             return Err(RejectReason::Malformed);
         };
         let header = json_segment(h)?;
+        // No extension is implemented, so any `crit` is one we cannot honour (RFC 7515 §4.1.11).
+        if header.get("crit").is_some() {
+            return Err(RejectReason::Malformed);
+        }
         let payload = Claims::from_value(json_segment(p)?)?;
         let iss = payload.string("iss");
         let issuer = self
@@ -108,11 +134,14 @@ impl ChatbotVerifier {
         if cfg.required_claims.iter().any(|c| !claims.has(c)) {
             return Err(RejectReason::Malformed);
         }
+        // Bound to the issuer: it may speak only for the tenants it declares.
+        let claimed = cfg.tenant_claim.as_deref().and_then(|c| claims.string(c));
         Ok(Identity {
             scheme: AuthScheme::Chatbot,
             user_id: claims.sub()?,
             email: claims.string("email"),
-            tenant_id: cfg.tenant_claim.as_deref().and_then(|c| claims.string(c)),
+            tenant_id: cfg.tenants.resolve(claimed)?,
+            issuer: Some(cfg.name.clone()),
             expires_at: exp,
         })
     }
@@ -124,7 +153,8 @@ impl ChatbotVerifier {
         kid: Option<&str>,
         now: u64,
     ) -> Result<Claims, RejectReason> {
-        let remote = issuer.remote.as_ref().map(|r| r.keys());
+        let remote_refresher = issuer.remote.as_ref().map(ArcSwap::load_full);
+        let remote = remote_refresher.as_ref().map(|r| r.keys());
         let fetched: &[IssuerKey] = remote.as_deref().map_or(&[], |k| k.as_slice());
         let same_family = || {
             issuer
@@ -142,7 +172,7 @@ impl ChatbotVerifier {
             None => same_family().collect(),
         };
         if candidates.is_empty() {
-            if let Some(remote) = &issuer.remote {
+            if let Some(remote) = &remote_refresher {
                 remote.request_refresh(now);
             }
             candidates = same_family().filter(|k| k.kid.is_none()).collect();

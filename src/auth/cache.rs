@@ -1,4 +1,6 @@
-//! Bounded cache of validated tokens: SHA-256(source ‖ token) → identity.
+//! Bounded cache of validated tokens: SHA-256(key generation ‖ source ‖ token) → identity.
+//! The cache belongs to one authenticator, which a reload (e.g. a rotated secret
+//! file) replaces whole, so a removed secret's tokens stop at once.
 //!
 //! An entry is used only while `now < exp` (never past the token's expiry), so an
 //! identity without `exp` is never cached. When full, expired entries are swept
@@ -14,9 +16,11 @@ use crate::identity::Identity;
 
 pub(crate) type CacheKey = [u8; 32];
 
-/// Key of `token` as seen from `source` (e.g. `cookie:<name>` or `bearer`).
-pub(crate) fn key(source: &str, token: &str) -> CacheKey {
+/// Key of `token` as seen from `source` (e.g. `cookie:<name>` or `bearer`) under
+/// the fetched key set `generation` (entries of an older key set never match).
+pub(crate) fn key(source: &str, token: &str, generation: u64) -> CacheKey {
     let mut h = Sha256::new();
+    h.update(generation.to_le_bytes());
     h.update(source.as_bytes());
     h.update([0u8]);
     h.update(token.as_bytes());

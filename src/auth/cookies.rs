@@ -1,8 +1,14 @@
-//! `Cookie:` header parsing and session-cookie chunk rejoining.
+//! `Cookie:` header parsing and session-cookie choice and chunk rejoining.
 //!
+//! One cookie name is used per request, chosen the way next-auth v4 and
+//! Auth.js v5 choose it: the `__Secure-` name when the site is served over
+//! https, the plain name otherwise ([`choose_name`]). Cookies under the other
+//! name are ignored, as the libraries ignore them. Under the chosen name,
 //! next-auth and @auth/core split a long token into `<name>.0`, `<name>.1`, …;
-//! chunks are rejoined in numeric order and preferred over a stale unsuffixed
-//! cookie; a gap, a duplicate index or too many bytes is `Malformed`. Pure.
+//! chunks are rejoined in numeric order. A gap, a bad index or too many bytes
+//! is `Malformed`; an ambiguous set (one name with two different values, or a
+//! plain cookie next to chunks: cookie tossing from a sibling subdomain) is
+//! `Ambiguous`, never a guess. Pure.
 
 use super::RejectReason;
 
@@ -35,41 +41,62 @@ pub(crate) enum Found<'n> {
     Invalid(RejectReason),
 }
 
-/// Looks up the first configured name present (chunked or not).
+/// The one cookie name of this deployment for this request: the first
+/// configured name with the `__Secure-`/`__Host-` prefix when `https`, else
+/// the first without; when no name fits (a custom single name), the first.
+pub(crate) fn choose_name(names: &[String], https: bool) -> Option<&String> {
+    let prefixed = |n: &String| n.starts_with("__Secure-") || n.starts_with("__Host-");
+    names
+        .iter()
+        .find(|n| prefixed(n) == https)
+        .or_else(|| names.first())
+}
+
+/// Looks up the session token under the name [`choose_name`] picks.
 pub(crate) fn find_session<'n>(
     pairs: &[(&str, &str)],
     names: &'n [String],
+    https: bool,
     max_bytes: usize,
 ) -> Found<'n> {
-    for name in names {
-        match rejoin(pairs, name, max_bytes) {
-            Ok(Some(token)) => {
-                return Found::Token {
-                    cookie_name: name,
-                    token,
-                };
-            }
-            Ok(None) => continue,
-            Err(reason) => return Found::Invalid(reason),
-        }
+    let Some(name) = choose_name(names, https) else {
+        return Found::Absent;
+    };
+    match rejoin(pairs, name, max_bytes) {
+        Ok(Some(token)) => Found::Token {
+            cookie_name: name,
+            token,
+        },
+        Ok(None) => Found::Absent,
+        Err(reason) => Found::Invalid(reason),
     }
-    Found::Absent
 }
 
-/// The token stored under `name`: its chunks if any exist, else the plain cookie.
+/// The token stored under `name`: its chunks, or the plain cookie. Repeats of
+/// one cookie with the same value are harmless (a browser may send a cookie
+/// set for two paths); different values, or plain and chunks together, are
+/// `Ambiguous`.
 fn rejoin(
     pairs: &[(&str, &str)],
     name: &str,
     max_bytes: usize,
 ) -> Result<Option<String>, RejectReason> {
     let mut chunks: Vec<(usize, &str)> = Vec::new();
-    let mut plain = None;
+    let mut plain: Option<&str> = None;
     for (cookie, value) in pairs {
         if *cookie == name {
-            plain.get_or_insert(*value);
+            match plain {
+                Some(seen) if seen != *value => return Err(RejectReason::Ambiguous),
+                _ => plain = Some(value),
+            }
         } else if let Some(suffix) = cookie.strip_prefix(name).and_then(|s| s.strip_prefix('.')) {
             let index = chunk_index(suffix)?;
-            if chunks.len() >= MAX_CHUNKS || chunks.iter().any(|(i, _)| *i == index) {
+            match chunks.iter().find(|(i, _)| *i == index) {
+                Some((_, seen)) if seen == value => continue,
+                Some(_) => return Err(RejectReason::Ambiguous),
+                None => {}
+            }
+            if chunks.len() >= MAX_CHUNKS {
                 return Err(RejectReason::Malformed);
             }
             chunks.push((index, value));
@@ -81,6 +108,9 @@ fn rejoin(
             Some("") | None => Ok(None),
             Some(v) => Ok(Some(v.to_string())),
         };
+    }
+    if plain.is_some_and(|v| !v.is_empty()) {
+        return Err(RejectReason::Ambiguous);
     }
     chunks.sort_unstable_by_key(|(i, _)| *i);
     let mut token = String::new();

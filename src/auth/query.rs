@@ -2,6 +2,9 @@
 //!
 //! Pure string work: remove every `token` parameter from a path-and-query, so the
 //! token reaches neither the access log nor the upstream, and return its value.
+//! Parameter names are compared percent-decoded (`%74oken` is `token`, as the
+//! backends' `URLSearchParams` read it); [`param_name`] is what the log
+//! redaction uses too.
 
 /// Removes every `token=` parameter; returns the new path-and-query and the first
 /// token value, percent-decoded (`+` stays `+`; an undecodable value is kept raw).
@@ -14,7 +17,7 @@ pub fn take_query_token(path_and_query: &str) -> (String, Option<String>) {
     let mut kept: Vec<&str> = Vec::new();
     for param in query.split('&') {
         let (name, value) = param.split_once('=').unwrap_or((param, ""));
-        if name == "token" {
+        if param_name(name) == "token" {
             if token.is_none() && !value.is_empty() {
                 token = Some(percent_decode(value).unwrap_or_else(|| value.to_string()));
             }
@@ -28,6 +31,16 @@ pub fn take_query_token(path_and_query: &str) -> (String, Option<String>) {
         format!("{path}?{}", kept.join("&"))
     };
     (rebuilt, token)
+}
+
+/// A query parameter's name as a server reads it: `+` is a space and
+/// `%XX` is decoded; a name that does not decode is compared as written.
+pub fn param_name(raw: &str) -> std::borrow::Cow<'_, str> {
+    if !raw.contains(['%', '+']) {
+        return std::borrow::Cow::Borrowed(raw);
+    }
+    let spaced = raw.replace('+', " ");
+    std::borrow::Cow::Owned(percent_decode(&spaced).unwrap_or(spaced))
 }
 
 fn percent_decode(value: &str) -> Option<String> {

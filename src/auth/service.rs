@@ -33,6 +33,7 @@ impl ServiceVerifier {
             user_id: name,
             email: None,
             tenant_id: None,
+            issuer: None,
             expires_at: None,
         })
     }

@@ -93,6 +93,7 @@ impl SessionVerifier {
             user_id: claims.sub()?,
             email: claims.string("email"),
             tenant_id: self.tenant_claim.as_deref().and_then(|c| claims.string(c)),
+            issuer: None,
             expires_at: exp,
         })
     }

@@ -156,6 +156,32 @@ pub struct ChatbotIssuer {
     /// Claims that must be present (`exp` is always required).
     pub required_claims: Vec<String>,
     pub tenant_claim: Option<String>,
+    /// The tenants this issuer may speak for.
+    pub tenants: TenantScope,
+}
+
+/// Which tenants a chatbot issuer may speak for (`tenant` / `tenants` keys).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TenantScope {
+    /// `tenants = ["*"]`: whatever its tenant claim says (a first-party issuer).
+    Any,
+    /// `tenants = ["t1", …]`: the tenant claim must be one of these.
+    OneOf(Vec<String>),
+    /// `tenant = "t1"`: always this tenant; a token claiming another is refused.
+    Fixed(String),
+}
+
+impl TenantScope {
+    /// The identity's tenant for a token whose tenant claim is `claimed`.
+    pub fn resolve(&self, claimed: Option<String>) -> Result<Option<String>, super::RejectReason> {
+        match (self, claimed) {
+            (TenantScope::Any, claimed) => Ok(claimed),
+            (TenantScope::OneOf(allowed), Some(t)) if allowed.contains(&t) => Ok(Some(t)),
+            (TenantScope::Fixed(fixed), None) => Ok(Some(fixed.clone())),
+            (TenantScope::Fixed(fixed), Some(t)) if *fixed == t => Ok(Some(t)),
+            _ => Err(super::RejectReason::TenantNotAllowed),
+        }
+    }
 }
 
 /// A machine credential, stored only as SHA-256 of the token.

@@ -168,6 +168,7 @@ fn debug_output_never_shows_credentials_or_secrets() {
         cookies: &["next-auth.session-token=SECRETCOOKIE"],
         authorization: Some("Bearer SECRETBEARER"),
         query_token: Some("SECRETQUERY"),
+        https: false,
     };
     let cfg = AuthConfig {
         session: Some(SessionConfig::new(

@@ -17,7 +17,9 @@ const MAX_KEY_LEN: usize = 96;
 pub enum ClientKey {
     /// A session user id.
     User(String),
-    /// A chatbot widget subject.
+    /// A chatbot widget visitor, qualified by issuer and tenant (`visitor_key`):
+    /// the same `sub` from another issuer or tenant is another client, and
+    /// never shares a collapsed or cached answer.
     Subject(String),
     /// A service token's name.
     Service(String),
@@ -33,7 +35,7 @@ impl ClientKey {
         match (identity, socket_id) {
             (Some(id), _) => match id.scheme {
                 AuthScheme::Session => ClientKey::User(id.user_id.clone()),
-                AuthScheme::Chatbot => ClientKey::Subject(id.user_id.clone()),
+                AuthScheme::Chatbot => ClientKey::Subject(visitor_key(id)),
                 AuthScheme::Service => ClientKey::Service(id.user_id.clone()),
             },
             (None, Some(socket)) if !socket.is_empty() => ClientKey::Socket(socket.to_string()),
@@ -57,4 +59,17 @@ impl ClientKey {
             format!("{tag}#{}", hex::encode(Sha256::digest(value.as_bytes())))
         }
     }
+}
+
+/// `<len>:<issuer>/<len>:<tenant>/<sub>` (absent = empty): unambiguous whatever
+/// the values contain.
+fn visitor_key(id: &Identity) -> String {
+    let issuer = id.issuer.as_deref().unwrap_or("");
+    let tenant = id.tenant_id.as_deref().unwrap_or("");
+    format!(
+        "{}:{issuer}/{}:{tenant}/{}",
+        issuer.len(),
+        tenant.len(),
+        id.user_id
+    )
 }

@@ -1,17 +1,20 @@
 //! The `[auth]` table of routes.toml: serde mirror + conversion to `auth::AuthConfig`.
 //!
 //! Secrets are never literal in the file: they are named by env var or file, read
-//! here at load time (so a reload picks up rotated secrets). Keys are parsed here,
+//! here at load time; the reloader hashes the named files with routes.toml, so
+//! rewriting one reloads (see `watch`). Keys are parsed here,
 //! so a bad PEM/JWKS fails `cutover check`, not a request. Errors name the key and
 //! the fix. Uses `auth::settings` types, `identity::IdentityKey`, `jsonwebtoken`.
 
 mod convert;
 #[cfg(test)]
 mod tests;
+mod watch;
 
 use serde::Deserialize;
 
 pub use convert::resolve;
+pub use watch::referenced_files;
 
 /// Comment block for routes.toml (kept next to the struct so they change together).
 pub const ROUTES_TOML_DOC: &str = include_str!("auth/routes_toml_doc.toml");
@@ -59,6 +62,8 @@ pub struct RawChatbot {
     pub leeway_secs: Option<u64>,
     pub required_claims: Option<Vec<String>>,
     pub tenant_claim: Option<String>,
+    pub tenant: Option<String>,
+    pub tenants: Option<Vec<String>>,
 }
 
 /// `[[auth.service]]`

@@ -35,6 +35,7 @@ struct RawServer {
     flags_dir: Option<String>,
     response_headers: Option<bool>,
     reload_interval_ms: Option<Spanned<u64>>,
+    trusted_proxies: Option<Vec<Spanned<String>>>,
 }
 
 #[derive(Deserialize)]
@@ -131,6 +132,7 @@ pub fn build(path: &Path, text: &str, raw: RawFile) -> Result<Config, ConfigErro
         flags_dir,
         response_headers,
         reload_interval_ms,
+        trusted_proxies,
     } = server;
     for addr in [&listen, &admin_listen] {
         if addr.get_ref().parse::<std::net::SocketAddr>().is_err() {
@@ -181,9 +183,16 @@ pub fn build(path: &Path, text: &str, raw: RawFile) -> Result<Config, ConfigErro
         upgrade_sock: upgrade_sock.unwrap_or_else(|| "/tmp/cutover_upgrade.sock".into()),
         pid_file: pid_file.unwrap_or_else(|| "/tmp/cutover.pid".into()),
     };
+    let mut blocks = Vec::new();
+    for block in trusted_proxies.unwrap_or_default() {
+        let cidr = super::Cidr::parse(block.get_ref())
+            .map_err(|m| err(block.span(), format!("server.trusted_proxies: {m}")))?;
+        blocks.push(cidr);
+    }
     let live = LiveSettings {
         response_headers: response_headers.unwrap_or(true),
         reload_interval,
+        trusted_proxies: super::TrustedProxies::new(blocks),
     };
 
     let next = NextBackend(upstream(path, text, backends.next, "next")?.ok_or_else(|| {
@@ -375,6 +384,7 @@ pub fn build(path: &Path, text: &str, raw: RawFile) -> Result<Config, ConfigErro
         flags: Default::default(),
         route_shadow,
         content_hash: [0; 32],
+        secret_files: Vec::new(),
     })
 }
 

@@ -257,3 +257,28 @@ fn flag_fingerprint_follows_the_file_content() {
         b.flag(&id).unwrap().fingerprint
     );
 }
+
+#[test]
+fn trusted_proxies_load_and_a_bad_block_names_its_line_and_fix() {
+    let with = |list: &str| {
+        ROUTES.replacen(
+            "admin_listen = \"127.0.0.1:0\"\n",
+            &format!("admin_listen = \"127.0.0.1:0\"\ntrusted_proxies = {list}\n"),
+            1,
+        )
+    };
+    let cfg = load(&with(r#"["10.0.0.0/8", "fd00::/8"]"#), &[]).unwrap();
+    assert!(
+        cfg.live
+            .trusted_proxies
+            .contains("10.1.2.3".parse().unwrap())
+    );
+    assert!(load(ROUTES, &[]).unwrap().live.trusted_proxies.is_empty());
+    let e = load(&with(r#"["10.0.0.0/8", "10.0.0.1/8"]"#), &[]).unwrap_err();
+    let m = message(e);
+    assert!(
+        m.starts_with("routes.toml:5: server.trusted_proxies:"),
+        "{m}"
+    );
+    assert!(m.contains("\"10.0.0.0/8\""), "{m}");
+}

@@ -17,6 +17,7 @@ use super::pusher::PusherClient;
 use super::{AppState, HandlerError};
 use crate::identity::{AuthScheme, Identity};
 use crate::store::StoreError;
+use crate::store::chatbot::Visitor;
 
 /// Header the proxy sets on a shadow copy that must have no side effects.
 pub const SHADOW_HEADER: &str = "x-cutover-shadow";
@@ -47,10 +48,16 @@ impl Caller {
         }
     }
 
-    /// (tenant id, visitor id) of a chatbot widget visitor; other kinds → 403.
-    pub fn chatbot_visitor(&self) -> Result<(&str, &str), HandlerError> {
-        match (self.0.scheme, self.0.tenant_id.as_deref()) {
-            (AuthScheme::Chatbot, Some(tenant)) => Ok((tenant, &self.0.user_id)),
+    /// The chatbot widget visitor (tenant, issuer, visitor id); other kinds, or
+    /// a chatbot identity without tenant or issuer → 403.
+    pub fn chatbot_visitor(&self) -> Result<Visitor<'_>, HandlerError> {
+        let id = &self.0;
+        match (id.scheme, id.tenant_id.as_deref(), id.issuer.as_deref()) {
+            (AuthScheme::Chatbot, Some(tenant_id), Some(issuer)) => Ok(Visitor {
+                tenant_id,
+                issuer,
+                visitor_id: &id.user_id,
+            }),
             _ => Err(HandlerError::Forbidden("wrong_identity_kind")),
         }
     }

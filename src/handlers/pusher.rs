@@ -40,8 +40,14 @@ impl fmt::Debug for PusherConfig {
 
 #[derive(Debug, thiserror::Error)]
 pub enum PusherError {
-    #[error("pusher request failed: {0}")]
-    Http(#[from] reqwest::Error),
+    /// The path only: the signed query (`auth_key`, `auth_signature`) never
+    /// reaches a log line.
+    #[error("pusher request to {path} failed: {source}")]
+    Http {
+        path: String,
+        #[source]
+        source: reqwest::Error,
+    },
     #[error("pusher answered status {status}")]
     Status { status: u16 },
     /// Status 200 but the body reports an error (Soketi's auth failures).
@@ -49,6 +55,16 @@ pub enum PusherError {
     Rejected { code: i64 },
     #[error("event payload is not serializable: {0}")]
     Payload(#[from] serde_json::Error),
+}
+
+impl PusherError {
+    /// A transport error, stripped of the signed URL.
+    fn http(path: &str, e: reqwest::Error) -> Self {
+        PusherError::Http {
+            path: path.to_string(),
+            source: e.without_url(),
+        }
+    }
 }
 
 /// Cheap to clone; one connection pool.
@@ -181,9 +197,13 @@ impl PusherClient {
             .header("content-type", "application/json")
             .body(body)
             .send()
-            .await?;
+            .await
+            .map_err(|e| PusherError::http(&path, e))?;
         let status = response.status();
-        let bytes = response.bytes().await?;
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| PusherError::http(&path, e))?;
         if !status.is_success() {
             return Err(PusherError::Status {
                 status: status.as_u16(),

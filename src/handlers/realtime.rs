@@ -1,7 +1,7 @@
 //! Realtime domain: `GET /api/chat/realtime/config` (Soketi settings from the
 //! `SystemConfig` row `realtime`, TTL-cached; admin-only cache clear) and
 //! `POST /api/chat/realtime/auth` (Pusher channel authorization with the app's
-//! channel rules, and user sign-in).
+//! channel rules, and user sign-in for session users only).
 
 pub mod cache;
 pub mod rules;
@@ -172,6 +172,10 @@ async fn auth(
         .filter(|s| rules::valid_socket_id(s))
         .ok_or(HandlerError::Validation("invalid_socket_id"))?;
     let Some(channel) = req.channel_name.as_deref() else {
+        // Sign-in names a user for `sendToUser`: only a session is a user.
+        if caller.0.scheme != AuthScheme::Session {
+            return Err(HandlerError::Forbidden("channel_forbidden"));
+        }
         return sign_in(&state, &caller, socket_id).await;
     };
     if !rules::valid_channel_name(channel) {
@@ -255,13 +259,12 @@ async fn may_join(
                 .await?
                 .is_some()
         }
-        (AuthScheme::Chatbot, Channel::Chatbot(conversation)) => match id.tenant_id.as_deref() {
-            Some(tenant) => {
-                chatbot::owned_conversation(&state.pool, conversation, tenant, &id.user_id)
-                    .await?
-                    .is_some()
-            }
-            None => false,
+        // Owned by (tenant, issuer, visitor): another issuer's `v1` is not this `v1`.
+        (AuthScheme::Chatbot, Channel::Chatbot(conversation)) => match caller.chatbot_visitor() {
+            Ok(visitor) => chatbot::owned_conversation(&state.pool, conversation, visitor)
+                .await?
+                .is_some(),
+            Err(_) => false,
         },
         _ => false,
     })

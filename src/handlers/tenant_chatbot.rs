@@ -1,6 +1,8 @@
 //! Tenant chatbot domain under `/api/tenant-chatbot`: a widget visitor
-//! (chatbot-bearer identity: visitor id + tenant) reads the widget config,
-//! starts a conversation, sends and pages its messages.
+//! (chatbot-bearer identity: visitor id + tenant + issuer) reads the widget
+//! config, starts a conversation, sends and pages its messages. Conversations
+//! are owned by (tenant, issuer, visitor id): another issuer's visitor with the
+//! same id sees 404.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -67,8 +69,8 @@ async fn own_conversation(
     caller: &Caller,
     id: &str,
 ) -> Result<Conversation, HandlerError> {
-    let (tenant, visitor) = caller.chatbot_visitor()?;
-    chatbot::owned_conversation(&state.pool, id, tenant, visitor)
+    let visitor = caller.chatbot_visitor()?;
+    chatbot::owned_conversation(&state.pool, id, visitor)
         .await?
         .ok_or(HandlerError::NotFound("conversation_not_found"))
 }
@@ -77,8 +79,8 @@ async fn config(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<WidgetConfig>, HandlerError> {
-    let (tenant, _) = caller.chatbot_visitor()?;
-    chatbot::widget_config(&state.pool, tenant)
+    let visitor = caller.chatbot_visitor()?;
+    chatbot::widget_config(&state.pool, visitor.tenant_id)
         .await?
         .map(Json)
         .ok_or(HandlerError::NotFound("tenant_not_found"))
@@ -90,12 +92,12 @@ async fn start(
     effects: Effects,
     body: Result<JsonBody<StartRequest>, HandlerError>,
 ) -> Result<(StatusCode, Json<ConversationEnvelope>), HandlerError> {
-    let (tenant, visitor) = caller.chatbot_visitor()?;
+    let visitor = caller.chatbot_visitor()?;
     let JsonBody(req) = body?;
     if req.visitor_name.as_deref().is_some_and(|n| js_len(n) > 100) {
         return Err(HandlerError::Validation("visitor_name_too_long"));
     }
-    let enabled = chatbot::widget_config(&state.pool, tenant)
+    let enabled = chatbot::widget_config(&state.pool, visitor.tenant_id)
         .await?
         .is_some_and(|c| c.enabled);
     if !enabled {
@@ -103,7 +105,7 @@ async fn start(
     }
     let mut tx = effects.begin().await?;
     let conversation =
-        chatbot::start_conversation(&mut tx, tenant, visitor, req.visitor_name.as_deref()).await?;
+        chatbot::start_conversation(&mut tx, visitor, req.visitor_name.as_deref()).await?;
     effects.finish(tx).await?;
     Ok((
         StatusCode::CREATED,

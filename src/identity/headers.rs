@@ -1,9 +1,12 @@
-//! Signed identity headers: what the proxy adds upstream and a remote handler checks.
+//! Signed identity headers: what the proxy adds upstream and a backend checks.
 //!
-//! `x-cutover-identity-sig: t=<unix>,v1=<hex HMAC-SHA256>` over
-//! `v1\n<t>\n<auth>\n<user-id>\n<email>\n<tenant-id>` (the header values as sent,
-//! absent = empty). Values are percent-encoded outside visible ASCII (and `%`), so
-//! any claim is a valid header value. Uses `hmac`, `sha2`, `http`.
+//! `x-cutover-identity-sig: t=<unix>,v2=<hex HMAC-SHA256>` over
+//! `v2\n<t>\n<audience>\n<METHOD>\n<path?query>\n<auth>\n<issuer>\n<user-id>\n<email>\n<tenant-id>`
+//! (identity header values as sent, absent = empty). The audience (`next` or
+//! `rust`), method and target bind the headers to the one request they came
+//! with: captured headers replayed on another route, method or backend fail.
+//! Values are percent-encoded outside visible ASCII (and `%`), so any claim is a
+//! valid header value; the exact grammar is in `wire`. Uses `hmac`, `sha2`, `http`.
 
 use std::fmt;
 use std::sync::Arc;
@@ -11,24 +14,32 @@ use std::sync::Arc;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use super::wire::{canonical_target, decode, encode, parse_sig};
 use super::{AuthScheme, Identity};
 
 pub const HEADER_USER_ID: &str = "x-cutover-user-id";
 pub const HEADER_USER_EMAIL: &str = "x-cutover-user-email";
 pub const HEADER_TENANT_ID: &str = "x-cutover-tenant-id";
 pub const HEADER_AUTH: &str = "x-cutover-auth";
+/// The `name` of the `[[auth.chatbot]]` issuer (chatbot identities only).
+pub const HEADER_ISSUER: &str = "x-cutover-issuer";
 pub const HEADER_IDENTITY_SIG: &str = "x-cutover-identity-sig";
 /// Every identity header; the proxy strips client-sent copies of these (and of any
 /// other `x-cutover-*` header) before adding its own.
-pub const IDENTITY_HEADERS: [&str; 5] = [
+pub const IDENTITY_HEADERS: [&str; 6] = [
     HEADER_USER_ID,
     HEADER_USER_EMAIL,
     HEADER_TENANT_ID,
+    HEADER_ISSUER,
     HEADER_AUTH,
     HEADER_IDENTITY_SIG,
 ];
-/// A signature older (or further in the future) than this is rejected.
-pub const MAX_SIGNATURE_AGE_SECS: u64 = 60;
+/// A signature older (or further in the future) than this is rejected. The
+/// proxy signs just before it sends, so the age is the upstream queueing delay
+/// plus clock skew between replicas (NTP: well under a second); 30 s keeps a
+/// wide margin for a busy Next while halving the old replay window. Replay
+/// inside it is limited to the same audience, method, path and query.
+pub const MAX_SIGNATURE_AGE_SECS: u64 = 30;
 const MIN_KEY_BYTES: usize = 32;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -37,7 +48,7 @@ pub enum IdentityError {
     KeyTooShort(usize),
     #[error("identity headers without {HEADER_IDENTITY_SIG}")]
     MissingSignature,
-    #[error("{HEADER_IDENTITY_SIG} is not `t=<unix>,v1=<hex>`")]
+    #[error("{HEADER_IDENTITY_SIG} is not `t=<unix>,v2=<64 lower-case hex>`")]
     MalformedSignature,
     #[error("header {0} is missing, repeated or not valid")]
     MalformedHeader(&'static str),
@@ -60,11 +71,12 @@ impl IdentityKey {
         Ok(IdentityKey(bytes.into()))
     }
 
-    fn mac(&self, ts: u64, values: &[&str; 4]) -> Hmac<Sha256> {
+    fn mac(&self, ts: u64, req: &SignedRequest<'_>, values: &[&str; 5]) -> Hmac<Sha256> {
         // HMAC accepts keys of any length; new_from_slice cannot fail.
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0)
             .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
-        mac.update(format!("v1\n{ts}").as_bytes());
+        mac.update(format!("v2\n{ts}\n{}\n{}\n", req.audience.as_str(), req.method).as_bytes());
+        mac.update(canonical_target(req.target).as_bytes());
         for value in values {
             mac.update(b"\n");
             mac.update(value.as_bytes());
@@ -79,66 +91,70 @@ impl fmt::Debug for IdentityKey {
     }
 }
 
-fn encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        if (0x21..=0x7e).contains(&b) && b != b'%' {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+/// The backend a signature is for; one never accepts the other's headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// The legacy Next app (`tests/legacy-next/lib/identity.ts` verifies).
+    Next,
+    /// A remote `cutover handlers` (`middleware` verifies).
+    Rust,
 }
 
-fn decode(value: &str) -> Option<String> {
-    let bytes = value.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
+impl Audience {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Audience::Next => "next",
+            Audience::Rust => "rust",
         }
     }
-    String::from_utf8(out).ok()
 }
 
-/// Headers to add upstream for `id`, signed at `now_unix`. Email and tenant headers
-/// are left out when absent.
+/// The request the identity headers travel with, as the backend receives it:
+/// method (`GET`), target (path and query, after any `rust_path` rewrite).
+#[derive(Debug, Clone, Copy)]
+pub struct SignedRequest<'a> {
+    pub audience: Audience,
+    pub method: &'a str,
+    pub target: &'a str,
+}
+
+/// Headers to add to `req` for `id`, signed at `now_unix`. Email, tenant and
+/// issuer headers are left out when absent.
 pub fn identity_headers(
     id: &Identity,
     key: &IdentityKey,
+    req: &SignedRequest<'_>,
     now_unix: u64,
 ) -> Vec<(&'static str, String)> {
     let user = encode(&id.user_id);
     let email = id.email.as_deref().map(encode).unwrap_or_default();
     let tenant = id.tenant_id.as_deref().map(encode).unwrap_or_default();
+    let issuer = id.issuer.as_deref().map(encode).unwrap_or_default();
     let auth = id.scheme.as_str();
     let sig = key
-        .mac(now_unix, &[auth, &user, &email, &tenant])
+        .mac(now_unix, req, &[auth, &issuer, &user, &email, &tenant])
         .finalize()
         .into_bytes();
     let mut out = vec![(HEADER_USER_ID, user)];
-    if !email.is_empty() {
-        out.push((HEADER_USER_EMAIL, email));
-    }
-    if !tenant.is_empty() {
-        out.push((HEADER_TENANT_ID, tenant));
+    for (name, value) in [
+        (HEADER_USER_EMAIL, email),
+        (HEADER_TENANT_ID, tenant),
+        (HEADER_ISSUER, issuer),
+    ] {
+        if !value.is_empty() {
+            out.push((name, value));
+        }
     }
     out.push((HEADER_AUTH, auth.to_string()));
     out.push((
         HEADER_IDENTITY_SIG,
-        format!("t={now_unix},v1={}", hex::encode(sig)),
+        format!("t={now_unix},v2={}", hex::encode(sig)),
     ));
     out
 }
 
-/// One header's value: `Ok(None)` if absent, error if repeated or not visible ASCII.
+/// One header's value: `Ok(None)` if absent, error if repeated or outside the
+/// value grammar (`wire`).
 fn single<'h>(
     headers: &'h http::HeaderMap,
     name: &'static str,
@@ -149,49 +165,40 @@ fn single<'h>(
         return Err(IdentityError::MalformedHeader(name));
     }
     first
-        .map(|v| v.to_str().map_err(|_| IdentityError::MalformedHeader(name)))
+        .map(|v| match v.to_str() {
+            Ok(s) if name == HEADER_IDENTITY_SIG || decode(s).is_some() => Ok(s),
+            _ => Err(IdentityError::MalformedHeader(name)),
+        })
         .transpose()
 }
 
-fn parse_sig(value: &str) -> Result<(u64, Vec<u8>), IdentityError> {
-    let (t, v1) = value
-        .split_once(',')
-        .ok_or(IdentityError::MalformedSignature)?;
-    let ts = t
-        .strip_prefix("t=")
-        .and_then(|t| t.parse().ok())
-        .ok_or(IdentityError::MalformedSignature)?;
-    let sig = v1
-        .strip_prefix("v1=")
-        .and_then(|s| hex::decode(s).ok())
-        .ok_or(IdentityError::MalformedSignature)?;
-    Ok((ts, sig))
-}
-
-/// Verifies the identity headers a request came with. `Ok(None)`: no identity
+/// Verifies the identity headers `req` came with. `Ok(None)`: no identity
 /// headers at all (an anonymous request through the proxy).
 pub fn verify_identity_headers(
     headers: &http::HeaderMap,
     key: &IdentityKey,
+    req: &SignedRequest<'_>,
     now_unix: u64,
 ) -> Result<Option<Identity>, IdentityError> {
     let sig = single(headers, HEADER_IDENTITY_SIG)?;
-    let user = single(headers, HEADER_USER_ID)?;
     let Some(sig) = sig else {
-        return match user {
-            None => Ok(None),
-            Some(_) => Err(IdentityError::MissingSignature),
+        let unsigned = IDENTITY_HEADERS.iter().any(|h| headers.contains_key(*h));
+        return match unsigned {
+            false => Ok(None),
+            true => Err(IdentityError::MissingSignature),
         };
     };
-    let (ts, sig) = parse_sig(sig)?;
+    let (ts, sig) = parse_sig(sig).ok_or(IdentityError::MalformedSignature)?;
     if now_unix.abs_diff(ts) > MAX_SIGNATURE_AGE_SECS {
         return Err(IdentityError::Stale);
     }
-    let user = user.ok_or(IdentityError::MalformedHeader(HEADER_USER_ID))?;
+    let user =
+        single(headers, HEADER_USER_ID)?.ok_or(IdentityError::MalformedHeader(HEADER_USER_ID))?;
     let auth = single(headers, HEADER_AUTH)?.ok_or(IdentityError::MalformedHeader(HEADER_AUTH))?;
     let email = single(headers, HEADER_USER_EMAIL)?.unwrap_or("");
     let tenant = single(headers, HEADER_TENANT_ID)?.unwrap_or("");
-    key.mac(ts, &[auth, user, email, tenant])
+    let issuer = single(headers, HEADER_ISSUER)?.unwrap_or("");
+    key.mac(ts, req, &[auth, issuer, user, email, tenant])
         .verify_slice(&sig)
         .map_err(|_| IdentityError::BadSignature)?;
     let scheme = AuthScheme::from_name(auth).ok_or(IdentityError::MalformedHeader(HEADER_AUTH))?;
@@ -205,6 +212,7 @@ pub fn verify_identity_headers(
         user_id: decoded(user, HEADER_USER_ID)?,
         email: optional(email, HEADER_USER_EMAIL)?,
         tenant_id: optional(tenant, HEADER_TENANT_ID)?,
+        issuer: optional(issuer, HEADER_ISSUER)?,
         expires_at: None,
     }))
 }

@@ -1,7 +1,9 @@
 //! axum middleware for the rust handlers: verified identity headers → `Extension<Identity>`.
 //!
 //! Use with `axum::middleware::from_fn_with_state(key, require_identity)`. A bad,
-//! stale or missing signature is a 401 JSON `{"error":"unauthorized","reason":…}`.
+//! stale or missing signature, or one made for another audience, method, path or
+//! query, is a 401 JSON `{"error":"unauthorized","reason":…}`. The request is
+//! checked as received (audience `rust`), before any routing.
 //! Reads the wall clock (this is I/O glue; the decision is `verify_identity_headers`).
 
 use axum::Json;
@@ -10,7 +12,9 @@ use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::{IdentityError, IdentityKey, verify_identity_headers};
+use super::{
+    Audience, Identity, IdentityError, IdentityKey, SignedRequest, verify_identity_headers,
+};
 
 fn now_unix() -> u64 {
     std::time::SystemTime::now()
@@ -22,6 +26,17 @@ fn now_unix() -> u64 {
 fn unauthorized(reason: &'static str) -> Response {
     let body = serde_json::json!({ "error": "unauthorized", "reason": reason });
     (StatusCode::UNAUTHORIZED, Json(body)).into_response()
+}
+
+/// The identity headers of `req`, checked against `req` itself.
+fn verify(req: &Request, key: &IdentityKey) -> Result<Option<Identity>, IdentityError> {
+    let target = req.uri().path_and_query().map_or("/", |p| p.as_str());
+    let signed = SignedRequest {
+        audience: Audience::Rust,
+        method: req.method().as_str(),
+        target,
+    };
+    verify_identity_headers(req.headers(), key, &signed, now_unix())
 }
 
 fn reason(err: &IdentityError) -> &'static str {
@@ -38,7 +53,7 @@ pub async fn require_identity(
     mut req: Request,
     next: Next,
 ) -> Response {
-    match verify_identity_headers(req.headers(), &key, now_unix()) {
+    match verify(&req, &key) {
         Ok(Some(identity)) => {
             req.extensions_mut().insert(identity);
             next.run(req).await
@@ -58,7 +73,7 @@ pub async fn optional_identity(
     mut req: Request,
     next: Next,
 ) -> Response {
-    match verify_identity_headers(req.headers(), &key, now_unix()) {
+    match verify(&req, &key) {
         Ok(Some(identity)) => {
             req.extensions_mut().insert(identity);
             next.run(req).await

@@ -13,6 +13,8 @@ use pingora::proxy::Session;
 use tokio::sync::oneshot;
 
 mod answer;
+#[cfg(test)]
+mod tests;
 
 use super::respond;
 use crate::cap::{
@@ -23,7 +25,8 @@ use crate::metrics::Metrics;
 pub use answer::AnswerCapture;
 
 /// Largest request body read to find `socket_id` / `channel_name` (what
-/// Pingora can replay to the upstream afterwards).
+/// Pingora can replay to the upstream afterwards). A larger POST body on a
+/// capped route is refused with 413: the cap is never skipped.
 pub const MAX_FORM_BYTES: usize = 64 * 1024;
 /// Largest response shared with collapsed followers or cached.
 pub const MAX_SHARED_BYTES: usize = 64 * 1024;
@@ -111,16 +114,30 @@ pub struct AuthForm {
     pub channel_name: Option<String>,
 }
 
-/// Parse a form-encoded or JSON body; anything else gives an empty form.
+/// Parse the body the way a backend might: JSON when it is a JSON object
+/// (under a JSON media type, compared case-insensitively, nothing else),
+/// otherwise a form — whatever the content type says, since both backends
+/// read any non-JSON body as a form. Unparseable gives an empty form.
 pub fn parse_form(content_type: Option<&str>, body: &[u8]) -> AuthForm {
     #[derive(serde::Deserialize)]
     struct Form {
         socket_id: Option<String>,
         channel_name: Option<String>,
     }
-    let parsed: Option<Form> = match content_type {
-        Some(ct) if ct.starts_with("application/json") => serde_json::from_slice(body).ok(),
-        _ => serde_urlencoded::from_bytes(body).ok(),
+    let json_type = content_type.is_some_and(|ct| {
+        let media = ct.split(';').next().unwrap_or("").trim();
+        media.eq_ignore_ascii_case("application/json")
+    });
+    let json = || {
+        serde_json::from_slice::<serde_json::Value>(body)
+            .ok()
+            .filter(serde_json::Value::is_object)
+            .and_then(|v| serde_json::from_value::<Form>(v).ok())
+    };
+    let parsed = if json_type {
+        json()
+    } else {
+        json().or_else(|| serde_urlencoded::from_bytes(body).ok())
     };
     parsed.map_or_else(AuthForm::default, |f| AuthForm {
         socket_id: f.socket_id,
@@ -162,7 +179,10 @@ pub async fn admit(
     // The form names the socket (the client key of last resort before the
     // IP) and the channel: read it when it is small enough to replay.
     let form = if session.req_header().method == http::Method::POST {
-        read_form(session, cctx).await?
+        match read_form(session, cctx).await? {
+            Some(form) => form,
+            None => return too_large(session, route).await,
+        }
     } else {
         AuthForm::default()
     };
@@ -249,35 +269,25 @@ async fn backend_slot(
     }
 }
 
-async fn read_form(session: &mut Session, cctx: &mut CapCtx) -> pingora::Result<AuthForm> {
+/// The body, read whole (and kept to replay to the backend), as a form; or
+/// `None` when it is over [`MAX_FORM_BYTES`]: a capped route cannot check
+/// what it cannot replay, so the caller refuses it.
+async fn read_form(session: &mut Session, cctx: &mut CapCtx) -> pingora::Result<Option<AuthForm>> {
     let declared = session
         .req_header()
         .headers
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    let form_like = session
-        .req_header()
-        .headers
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| {
-            ct.starts_with("application/x-www-form-urlencoded")
-                || ct.starts_with("application/json")
-        });
-    if !form_like || declared.is_some_and(|n| n > MAX_FORM_BYTES) {
-        return Ok(AuthForm::default());
+        .and_then(|v| v.trim().parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_FORM_BYTES) {
+        return Ok(None);
     }
     session.as_downstream_mut().enable_retry_buffering();
     let mut body = BytesMut::new();
     while let Some(chunk) = session.read_request_body().await? {
         body.extend_from_slice(&chunk);
         if body.len() > MAX_FORM_BYTES {
-            // Too big to replay: refuse rather than forward half a body.
-            return Err(pingora::Error::explain(
-                pingora::ErrorType::HTTPStatus(413),
-                "auth form over 64 KiB",
-            ));
+            return Ok(None);
         }
     }
     let body = body.freeze();
@@ -289,7 +299,19 @@ async fn read_form(session: &mut Session, cctx: &mut CapCtx) -> pingora::Result<
         .map(str::to_string);
     let form = parse_form(ct.as_deref(), &body);
     cctx.body = Some(body);
-    Ok(form)
+    Ok(Some(form))
+}
+
+/// `413` for a body on a capped route too big to read for the cap.
+async fn too_large(session: &mut Session, route: &str) -> pingora::Result<Admission> {
+    let body = serde_json::json!({
+        "error": "payload_too_large",
+        "reason": "body_over_cap_limit",
+        "route": route,
+        "limit_bytes": MAX_FORM_BYTES,
+    });
+    respond::write_json(session, 413, Bytes::from(body.to_string()), &[]).await?;
+    Ok(Admission::Answered(413))
 }
 
 fn refusal_body(route: &str, rej: &Rejection) -> (u16, Bytes) {

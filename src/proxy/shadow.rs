@@ -19,7 +19,7 @@ use tokio::sync::Semaphore;
 use super::capture::Capture;
 use crate::config::RustBackend;
 use crate::flags::Side;
-use crate::identity::{Identity, identity_headers};
+use crate::identity::{Audience, Identity, SignedRequest, identity_headers};
 use crate::metrics::Metrics;
 use crate::reload::Snapshot;
 use crate::route::{Route, RouteId};
@@ -159,10 +159,23 @@ impl ShadowState {
         };
         let copy = |side: Side| {
             let mut headers = copy_headers(&head.headers);
+            super::headers::set_forwarded(session, &mut headers, &cfg.live.trusted_proxies);
+            let target = match side {
+                Side::Next => &p.next_target,
+                Side::Rust => &p.rust_target,
+            };
             if let (Dest::Upstream(_), Some(id), Some(key)) =
                 (dest(side), identity, cfg.authenticator.identity_key())
             {
-                for (name, value) in identity_headers(id, key, super::unix_now()) {
+                let signed = SignedRequest {
+                    audience: match side {
+                        Side::Next => Audience::Next,
+                        Side::Rust => Audience::Rust,
+                    },
+                    method: head.method.as_str(),
+                    target,
+                };
+                for (name, value) in identity_headers(id, key, &signed, super::unix_now()) {
                     if let Ok(v) = http::HeaderValue::from_str(&value) {
                         headers.insert(name, v);
                     }
@@ -170,10 +183,7 @@ impl ShadowState {
             }
             CopyRequest {
                 method: head.method.clone(),
-                target: match side {
-                    Side::Next => p.next_target.clone(),
-                    Side::Rust => p.rust_target.clone(),
-                },
+                target: target.clone(),
                 headers,
                 identity: identity.cloned(),
                 body: body.clone(),

@@ -97,7 +97,7 @@ fn redact_word(word: &str, before: &str) -> String {
     for sep in ['=', ':'] {
         if let Some(i) = word.find(sep) {
             let name = word[..i].trim_matches(|c: char| c == '"' || c == '\'' || c == '{');
-            if is_secret_key(name) && i + 1 < word.len() {
+            if is_secret_key(&crate::auth::query::param_name(name)) && i + 1 < word.len() {
                 let closing = if word.ends_with('"') && word[i + 1..].starts_with('"') {
                     "\""
                 } else {

@@ -1,6 +1,7 @@
 //! Tenant chatbot visitor sessions (tables `Tenant`, `ChatbotSession`,
 //! `ChatbotMessage`): widget config, conversations, idempotent visitor
-//! messages, keyset paging.
+//! messages, keyset paging. A conversation is owned by a [`Visitor`]: tenant,
+//! issuer (`ChatbotSession.issuer`, the `[[auth.chatbot]]` name) and visitor id.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -62,6 +63,16 @@ impl Keyed for ChatbotMessage {
     }
 }
 
+/// Who owns a conversation: visitor `visitor_id` of `tenant_id`, as vouched for
+/// by the chatbot issuer named `issuer`. The same visitor id from another issuer
+/// is another visitor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Visitor<'a> {
+    pub tenant_id: &'a str,
+    pub issuer: &'a str,
+    pub visitor_id: &'a str,
+}
+
 pub async fn widget_config(
     pool: &PgPool,
     tenant_id: &str,
@@ -77,36 +88,37 @@ pub async fn widget_config(
 
 pub async fn start_conversation(
     conn: &mut PgConnection,
-    tenant_id: &str,
-    visitor_id: &str,
+    visitor: Visitor<'_>,
     visitor_name: Option<&str>,
 ) -> Result<Conversation, StoreError> {
     Ok(sqlx::query_as::<_, Conversation>(
-        r#"INSERT INTO "ChatbotSession" ("tenantId", "visitorId", "visitorName")
-           VALUES ($1, $2, $3)
+        r#"INSERT INTO "ChatbotSession" ("tenantId", "visitorId", "visitorName", "issuer")
+           VALUES ($1, $2, $3, $4)
            RETURNING "id", "tenantId", "visitorId", "visitorName", "status", "createdAt""#,
     )
-    .bind(tenant_id)
-    .bind(visitor_id)
+    .bind(visitor.tenant_id)
+    .bind(visitor.visitor_id)
     .bind(visitor_name)
+    .bind(visitor.issuer)
     .fetch_one(conn)
     .await?)
 }
 
-/// The conversation if it belongs to this visitor of this tenant.
+/// The conversation if it belongs to this visitor (tenant, issuer and id).
 pub async fn owned_conversation(
     pool: &PgPool,
     id: &str,
-    tenant_id: &str,
-    visitor_id: &str,
+    visitor: Visitor<'_>,
 ) -> Result<Option<Conversation>, StoreError> {
     Ok(sqlx::query_as::<_, Conversation>(
         r#"SELECT "id", "tenantId", "visitorId", "visitorName", "status", "createdAt"
-           FROM "ChatbotSession" WHERE "id" = $1 AND "tenantId" = $2 AND "visitorId" = $3"#,
+           FROM "ChatbotSession"
+           WHERE "id" = $1 AND "tenantId" = $2 AND "visitorId" = $3 AND "issuer" = $4"#,
     )
     .bind(id)
-    .bind(tenant_id)
-    .bind(visitor_id)
+    .bind(visitor.tenant_id)
+    .bind(visitor.visitor_id)
+    .bind(visitor.issuer)
     .fetch_optional(pool)
     .await?)
 }

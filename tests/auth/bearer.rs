@@ -3,7 +3,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use cutover::auth::{AuthConfig, AuthMode, Authenticator, ChatbotIssuer, IssuerKey, RejectReason};
+use cutover::auth::{
+    AuthConfig, AuthMode, Authenticator, ChatbotIssuer, IssuerKey, RejectReason, TenantScope,
+};
 use cutover::identity::AuthScheme;
 use jsonwebtoken::Algorithm;
 use serde_json::{Value, json};
@@ -25,6 +27,7 @@ fn issuer(algorithms: Vec<Algorithm>, keys: Vec<IssuerKey>) -> ChatbotIssuer {
         leeway_secs: 30,
         required_claims: vec!["sub".into()],
         tenant_claim: Some("tenant_id".into()),
+        tenants: TenantScope::Any,
     }
 }
 
@@ -117,6 +120,19 @@ fn bearer_with_alg_none_is_rejected() {
     expect_rejected(
         with_bearer(&auth, &chatbot_route(), &jwt, now()),
         RejectReason::BadSignature,
+    );
+}
+
+/// A validly signed token whose header demands an extension (`crit`) that
+/// cutover does not implement: refused, not silently ignored.
+#[test]
+fn bearer_with_a_crit_header_is_rejected() {
+    let (pair, auth) = rsa_setup();
+    let header = json!({"crit": ["x-cutover-test"], "x-cutover-test": true});
+    let jwt = sign(&pair["privatePem"], json!({"header": header}));
+    expect_rejected(
+        with_bearer(&auth, &chatbot_route(), &jwt, now()),
+        RejectReason::Malformed,
     );
 }
 

@@ -52,12 +52,25 @@ pub fn cookie_header(pairs: &[(String, String)]) -> String {
         .join("; ")
 }
 
+/// Cookies as a browser sends them: a `__Secure-` cookie only ever over https.
 pub fn with_cookie(auth: &Authenticator, route: &RouteAuth, header: &str, now: u64) -> AuthOutcome {
+    with_cookie_over(header.contains("__Secure-"), auth, route, header, now)
+}
+
+/// Cookies on a site served over `https` (or not).
+pub fn with_cookie_over(
+    https: bool,
+    auth: &Authenticator,
+    route: &RouteAuth,
+    header: &str,
+    now: u64,
+) -> AuthOutcome {
     let headers = [header];
     auth.authenticate(
         route,
         &Credentials {
             cookies: &headers,
+            https,
             ..Credentials::default()
         },
         now,

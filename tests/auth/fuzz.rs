@@ -44,6 +44,7 @@ fn run(auth: &Authenticator, cookie: &str, bearer: Option<&str>) -> AuthOutcome 
             cookies: &cookies,
             authorization: header.as_deref(),
             query_token: bearer,
+            https: false,
         },
         now(),
     )

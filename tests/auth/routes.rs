@@ -6,7 +6,10 @@ use cutover::auth::{
     AuthConfig, AuthMode, AuthOutcome, Authenticator, Credentials, RejectReason, ServiceToken,
     SessionConfig, SessionFlavor, take_query_token,
 };
-use cutover::identity::{AuthScheme, IdentityKey, identity_headers, verify_identity_headers};
+use cutover::identity::{
+    Audience, AuthScheme, IdentityError, IdentityKey, SignedRequest, identity_headers,
+    verify_identity_headers,
+};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -129,11 +132,100 @@ fn identity_from_a_real_session_survives_the_signed_headers() {
     ));
     let key = IdentityKey::new(vec![7u8; 32]).expect("key");
     let mut headers = http::HeaderMap::new();
-    for (name, value) in identity_headers(&id, &key, now()) {
+    let req = SignedRequest {
+        audience: Audience::Next,
+        method: "GET",
+        target: "/api/chat/user-threads?limit=5",
+    };
+    for (name, value) in identity_headers(&id, &key, &req, now()) {
         headers.insert(name, value.parse().expect("valid header value"));
     }
-    let back = verify_identity_headers(&headers, &key, now() + 5)
+    let back = verify_identity_headers(&headers, &key, &req, now() + 5)
         .expect("verifies")
         .expect("some");
     assert_eq!((back.user_id, back.scheme), (id.user_id, id.scheme));
+}
+
+/// Issue 14, finding 6: identity headers captured for one request (a GET to
+/// next) are refused when replayed as another method, on another path or
+/// query, or at the other backend; and the inputs the TypeScript verifier
+/// refuses (`t=+<ts>`, upper-case hex, a raw `", "` in a value) are refused here.
+#[test]
+fn captured_identity_headers_are_refused_elsewhere_and_when_not_canonical() {
+    let id = expect_identity(with_bearer(
+        &full_auth(),
+        &session_route(),
+        &session_token(),
+        now(),
+    ));
+    let key = IdentityKey::new(vec![7u8; 32]).expect("key");
+    let captured = SignedRequest {
+        audience: Audience::Next,
+        method: "GET",
+        target: "/api/chat/user-threads/th1/messages",
+    };
+    let mut headers = http::HeaderMap::new();
+    for (name, value) in identity_headers(&id, &key, &captured, now()) {
+        headers.insert(name, value.parse().expect("valid header value"));
+    }
+    let verify = |h: &http::HeaderMap, req: &SignedRequest<'_>| {
+        verify_identity_headers(h, &key, req, now() + 20)
+    };
+    assert!(verify(&headers, &captured).is_ok());
+    for replay in [
+        SignedRequest {
+            method: "POST",
+            ..captured
+        },
+        SignedRequest {
+            target: "/api/chat/user-threads/th2/messages",
+            ..captured
+        },
+        SignedRequest {
+            target: "/api/chat/user-threads/th1/messages?limit=1",
+            ..captured
+        },
+        SignedRequest {
+            audience: Audience::Rust,
+            ..captured
+        },
+    ] {
+        assert_eq!(
+            verify(&headers, &replay),
+            Err(IdentityError::BadSignature),
+            "{replay:?}"
+        );
+    }
+    assert_eq!(
+        verify_identity_headers(&headers, &key, &captured, now() + 31),
+        Err(IdentityError::Stale)
+    );
+
+    let sig = headers["x-cutover-identity-sig"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    let (t, hex) = sig.split_once(",v2=").expect("t=…,v2=…");
+    let user = headers["x-cutover-user-id"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    for (name, value) in [
+        ("x-cutover-identity-sig", sig.replacen("t=", "t=+", 1)),
+        (
+            "x-cutover-identity-sig",
+            format!("{t},v2={}", hex.to_uppercase()),
+        ),
+        ("x-cutover-user-id", format!("{user}, {user}")),
+    ] {
+        let mut h = headers.clone();
+        h.insert(name, value.parse().expect("header value"));
+        assert!(
+            matches!(
+                verify(&h, &captured),
+                Err(IdentityError::MalformedSignature | IdentityError::MalformedHeader(_))
+            ),
+            "{name}: {value}"
+        );
+    }
 }

@@ -6,7 +6,7 @@ use cutover::identity::AuthScheme;
 use serde_json::{Value, json};
 
 use crate::common::*;
-use crate::mint::{cookies, mint_one, now, token};
+use crate::mint::{cookies, mint, mint_one, now, token};
 
 fn v4_session(extra: Value) -> Value {
     let mut spec = json!({
@@ -66,19 +66,19 @@ fn chunked_cookie_is_rejoined_in_numeric_order() {
     assert_eq!(id.user_id, "user-42");
 }
 
+/// next-auth expires the plain cookie when it switches to chunks, so a
+/// browser never sends both: the pair is not guessed at (see the cookie
+/// tossing test below).
 #[test]
-fn chunks_are_preferred_over_a_stale_unsuffixed_cookie() {
+fn an_unsuffixed_cookie_next_to_chunks_is_ambiguous() {
     let stale = v4_session(json!({"claims": {"sub": "stale-user"}}));
     let fresh = v4_session(json!({"pad": 5000}));
     let mut pairs = cookies(&stale);
     pairs.extend(cookies(&fresh));
-    let id = expect_identity(with_cookie(
-        &v4(),
-        &session_route(),
-        &cookie_header(&pairs),
-        now(),
-    ));
-    assert_eq!(id.user_id, "user-42");
+    expect_rejected(
+        with_cookie(&v4(), &session_route(), &cookie_header(&pairs), now()),
+        RejectReason::Ambiguous,
+    );
 }
 
 #[test]
@@ -246,5 +246,59 @@ fn oversized_cookie_is_rejected_without_panic() {
 fn session_token_as_bearer_is_accepted() {
     let minted = v4_session(json!({}));
     let id = expect_identity(with_bearer(&v4(), &session_route(), &token(&minted), now()));
+    assert_eq!(id.user_id, "user-42");
+}
+
+/// Cookie tossing: a sibling subdomain plants its own valid session as
+/// `next-auth.session-token.0..N` (or a second `next-auth.session-token`) next
+/// to the victim's. The attacker's session is never chosen: on an https site
+/// only the `__Secure-` name counts; otherwise the mixed set is ambiguous
+/// (no credential, counted as `ambiguous`).
+#[test]
+fn tossed_session_cookies_never_pick_the_attackers_session() {
+    let minted = mint(json!([
+        {"kind": "nextauth_v4", "secret": V4_SECRET, "claims": {"sub": "user-42"}},
+        {"kind": "nextauth_v4", "secret": V4_SECRET, "claims": {"sub": "user-42"},
+         "cookieName": "__Secure-next-auth.session-token"},
+        {"kind": "nextauth_v4", "secret": V4_SECRET, "claims": {"sub": "attacker"}, "pad": 9000},
+    ]));
+    let (victim, victim_secure, attacker) = (&minted[0], &minted[1], &minted[2]);
+    let tossed = cookies(attacker);
+    assert!(tossed.len() >= 2, "the attacker's cookie should be chunked");
+
+    // http site: the attacker's chunks next to the victim's plain cookie.
+    let mixed = format!(
+        "{}; {}",
+        cookie_header(&tossed),
+        cookie_header(&cookies(victim))
+    );
+    let outcome = with_cookie_over(false, &v4(), &session_route(), &mixed, now());
+    assert_eq!(outcome.result_label(), Some("ambiguous"));
+    expect_rejected(outcome, RejectReason::Ambiguous);
+
+    // Two values for the one name, the attacker's first.
+    let twice = format!(
+        "next-auth.session-token={}; next-auth.session-token={}",
+        token(attacker),
+        token(victim)
+    );
+    expect_rejected(
+        with_cookie_over(false, &v4(), &session_route(), &twice, now()),
+        RejectReason::Ambiguous,
+    );
+
+    // https site: only the victim's `__Secure-` cookie is the session.
+    let secure = format!(
+        "{}; {}",
+        cookie_header(&tossed),
+        cookie_header(&cookies(victim_secure))
+    );
+    let id = expect_identity(with_cookie_over(
+        true,
+        &v4(),
+        &session_route(),
+        &secure,
+        now(),
+    ));
     assert_eq!(id.user_id, "user-42");
 }

@@ -101,7 +101,7 @@ async fn same_verified_identity_reaches_next_and_rust_and_spoofs_are_stripped() 
             h["x-cutover-identity-sig"]
                 .as_str()
                 .unwrap()
-                .contains("v1=")
+                .contains("v2=")
         );
         // The legacy app still gets its own cookies untouched.
         assert!(
@@ -126,10 +126,38 @@ async fn same_verified_identity_reaches_next_and_rust_and_spoofs_are_stripped() 
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    let id = cutover::identity::verify_identity_headers(&headers, &key, now)
+    use cutover::identity::{Audience, SignedRequest, verify_identity_headers};
+    let uri = from_rust["uri"].as_str().unwrap();
+    let as_received = SignedRequest {
+        audience: Audience::Rust,
+        method: from_rust["method"].as_str().unwrap(),
+        target: uri,
+    };
+    let id = verify_identity_headers(&headers, &key, &as_received, now)
         .unwrap()
         .unwrap();
     assert_eq!(id.user_id, "user-42");
+    // Captured and replayed as a POST, on another path, or at next: refused.
+    for replay in [
+        SignedRequest {
+            method: "POST",
+            ..as_received
+        },
+        SignedRequest {
+            target: "/api/chat/events",
+            ..as_received
+        },
+        SignedRequest {
+            audience: Audience::Next,
+            ..as_received
+        },
+    ] {
+        assert_eq!(
+            verify_identity_headers(&headers, &key, &replay, now),
+            Err(cutover::identity::IdentityError::BadSignature),
+            "{replay:?}"
+        );
+    }
     let m = cutover.metrics().await;
     assert!(
         m.contains("cutover_auth_total{result=\"ok\",route=\"threads\",scheme=\"session\"}"),
@@ -226,4 +254,119 @@ async fn query_token_authenticates_and_never_reaches_logs_or_backends() {
     assert!(!log.contains(&token), "token in the log");
     assert!(!log.contains(&token[..40]), "token prefix in the log");
     assert!(!cutover.metrics().await.contains(&token[..40]));
+}
+
+/// The attack: `?%74oken=<JWE>` (the backends' URLSearchParams read it as
+/// `token`). Where the route takes `?token=` it is used and removed; nowhere
+/// does it reach the access log.
+#[tokio::test(flavor = "multi_thread")]
+async fn percent_encoded_token_name_is_used_removed_and_redacted() {
+    let next = Upstream::start("next").await;
+    let rust = Upstream::start("rust").await;
+    let (_cfg, cutover) = start(&next, &rust);
+    let token = session_token("user-9");
+    let r = reqwest::get(cutover.url(&format!("/api/chat/events?since=5&%74oken={token}")))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["uri"], "/api/chat/events?since=5");
+    assert_eq!(v["headers"]["x-cutover-user-id"], "user-9");
+    // Where `?token=` is not taken, it still never reaches the log.
+    let r = reqwest::get(cutover.url(&format!("/api/chat/user-threads?%74oken={token}")))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let log = cutover.log();
+    assert!(!log.contains(&token[..40]), "token in the log: {log}");
+    assert!(log.contains("%74oken=REDACTED"), "{log}");
+}
+
+/// Issue 14, finding 6: what a remote rust backend receives is signed for
+/// exactly that request: audience `rust`, the method, the path after the
+/// `rust_path` rewrite and the query. Captured and replayed as another
+/// method, on the client-facing path, or at next, the headers are refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn identity_headers_are_bound_to_the_rewritten_request_the_rust_backend_gets() {
+    use cutover::identity::{Audience, IdentityError, SignedRequest, verify_identity_headers};
+    let next = Upstream::start("next").await;
+    let rust = Upstream::start("rust").await;
+    let renamed = r#"
+[[route]]
+id = "renamed"
+path = "/api/chat/renamed/{id}"
+rust_path = "/v2/renamed/{id}"
+auth = "required"
+schemes = ["session"]
+"#;
+    let cfg = ConfigDir::new(&(routes(&next.url(), &rust.url()) + renamed));
+    cfg.write_flag("renamed", "backend = \"rust\"\n");
+    let env = [
+        ("NEXTAUTH_SECRET", SECRET),
+        ("CUTOVER_IDENTITY_KEY", IDENTITY_KEY),
+    ];
+    let cutover = Cutover::start_with_env(&cfg, &env);
+    let r = reqwest::Client::new()
+        .post(cutover.url("/api/chat/renamed/7?x=1"))
+        .header(
+            "cookie",
+            format!("next-auth.session-token={}", session_token("user-42")),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(
+        (v["backend"].as_str(), v["uri"].as_str()),
+        (Some("rust"), Some("/v2/renamed/7?x=1"))
+    );
+    let mut headers = http::HeaderMap::new();
+    for (k, val) in v["headers"].as_object().unwrap() {
+        if k.starts_with("x-cutover-") {
+            headers.insert(
+                http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                val.as_str().unwrap().parse().unwrap(),
+            );
+        }
+    }
+    let key = cutover::identity::IdentityKey::new(IDENTITY_KEY.as_bytes().to_vec()).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let received = SignedRequest {
+        audience: Audience::Rust,
+        method: "POST",
+        target: "/v2/renamed/7?x=1",
+    };
+    let id = verify_identity_headers(&headers, &key, &received, now)
+        .unwrap()
+        .unwrap();
+    assert_eq!(id.user_id, "user-42");
+    for replay in [
+        SignedRequest {
+            method: "GET",
+            ..received
+        },
+        SignedRequest {
+            target: "/api/chat/renamed/7?x=1",
+            ..received
+        },
+        SignedRequest {
+            target: "/v2/renamed/7",
+            ..received
+        },
+        SignedRequest {
+            audience: Audience::Next,
+            ..received
+        },
+    ] {
+        assert_eq!(
+            verify_identity_headers(&headers, &key, &replay, now),
+            Err(IdentityError::BadSignature),
+            "{replay:?}"
+        );
+    }
 }

@@ -393,3 +393,54 @@ cap = { max_inflight = 10 }
     // The path is plain pass-through now: no cap, next answers.
     assert_eq!(authorize(&client, &url, "1.2", "private-a").await, Ok(200));
 }
+
+/// The attack: the same storm with `Content-Type: text/plain` (both backends
+/// still read the body as a form). It is capped like the form-typed one: one
+/// backend call, shared answers, then 429. A body too big to read for the cap
+/// is refused with a JSON 413, never passed unchecked.
+#[tokio::test(flavor = "multi_thread")]
+async fn text_plain_auth_bodies_are_capped_like_forms_and_oversized_ones_get_413() {
+    let next = Upstream::start("next").await;
+    let rust = Upstream::start("rust").await;
+    let cap = r#"per_client = "5/10s", burst = 5, collapse = true, cache_ttl_ms = 5000"#;
+    let cfg = ConfigDir::new(&routes_toml(&next.url(), &rust.url(), "", &auth_route(cap)));
+    let cutover = Cutover::start(&cfg);
+    let client = reqwest::Client::new();
+    let url = cutover.url("/api/chat/realtime/auth");
+
+    let mut statuses = Vec::new();
+    let mut shared = 0;
+    for _ in 0..8 {
+        let r = client
+            .post(&url)
+            .header("content-type", "text/plain")
+            .body("socket_id=7.7&channel_name=private-a")
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+        shared += usize::from(r.headers().contains_key("x-cutover-collapsed"));
+    }
+    assert_eq!(statuses, [200, 200, 200, 200, 200, 429, 429, 429]);
+    assert_eq!(
+        shared, 4,
+        "repeats were not answered from the shared answer"
+    );
+    assert_eq!(next.auth_hits.load(Ordering::Relaxed), 1);
+
+    let r = client
+        .post(&url)
+        .header("content-type", "text/plain")
+        .body(format!(
+            "socket_id=8.8&channel_name=private-b&pad={}",
+            "p".repeat(70_000)
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["error"], "payload_too_large");
+    assert_eq!(v["route"], "realtime-auth");
+    assert_eq!(next.auth_hits.load(Ordering::Relaxed), 1);
+}

@@ -3,15 +3,18 @@
 //! standing in for next and rust.
 
 mod auth;
+mod bind;
 mod caps;
 mod check;
 mod embedded;
 mod failures;
 mod fallback_non_idempotent;
+mod jwks;
 #[path = "../auth/mint.rs"]
 #[allow(dead_code)]
 mod mint;
 mod routing;
+mod secrets;
 mod shadow;
 mod streams;
 mod support;

@@ -289,6 +289,57 @@ async fn headers_pass_through_and_identity_headers_cannot_be_spoofed() {
     );
 }
 
+/// The attacks: a client claims another host and `https` in
+/// `X-Forwarded-*`, and sends identity headers spelled with underscores
+/// (CGI-style backends read `x-cutover_user-id` as `x-cutover-user-id`).
+/// Only from a peer in `trusted_proxies` are the forwarded claims believed.
+#[tokio::test(flavor = "multi_thread")]
+async fn forwarded_claims_are_overwritten_and_underscore_identity_headers_stripped() {
+    let next = Upstream::start("next").await;
+    let rust = Upstream::start("rust").await;
+    let send = |cutover: &Cutover| {
+        reqwest::Client::new()
+            .get(cutover.url("/api/chat/user-threads"))
+            .header("host", "app.example.com")
+            .header("x-forwarded-host", "evil.example")
+            .header("x-forwarded-proto", "https")
+            .header("x-forwarded-for", "203.0.113.9")
+            .header("x-cutover_user-id", "admin")
+            .header("X_CUTOVER_AUTH", "service")
+            .header("x_cutover-tenant_id", "t1")
+            .send()
+    };
+    let cfg = ConfigDir::new(&routes_toml(&next.url(), &rust.url(), "", ROUTE));
+    let cutover = Cutover::start(&cfg);
+    let v: serde_json::Value = send(&cutover).await.unwrap().json().await.unwrap();
+    let h = v["headers"].as_object().unwrap();
+    assert_eq!(h["x-forwarded-host"], "app.example.com");
+    assert_eq!(h["x-forwarded-proto"], "http");
+    assert_eq!(h["x-forwarded-for"], "203.0.113.9, 127.0.0.1");
+    let ours: Vec<&String> = h
+        .keys()
+        .filter(|k| k.replace('_', "-").starts_with("x-cutover-"))
+        .collect();
+    assert!(
+        ours.is_empty(),
+        "client-sent identity reached next: {ours:?}"
+    );
+
+    // Behind a trusted proxy (here: the test itself), its claims stand.
+    let trusted = ConfigDir::new(&routes_toml(
+        &next.url(),
+        &rust.url(),
+        "trusted_proxies = [\"127.0.0.0/8\"]",
+        ROUTE,
+    ));
+    let behind = Cutover::start(&trusted);
+    let v: serde_json::Value = send(&behind).await.unwrap().json().await.unwrap();
+    let h = &v["headers"];
+    assert_eq!(h["x-forwarded-host"], "evil.example");
+    assert_eq!(h["x-forwarded-proto"], "https");
+    assert!(h.get("x-cutover_user-id").is_none());
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn admin_port_reports_health_readiness_and_the_effective_config() {
     let next = Upstream::start("next").await;
@@ -324,6 +375,29 @@ async fn admin_port_reports_health_readiness_and_the_effective_config() {
     assert_eq!(route["path"], "/api/chat/user-threads");
     assert_eq!(route["rust_percent"], 25);
     assert_eq!(route["flag"], "canary 25% rust by cookie:sid");
+    // The root lists the endpoints; an unknown path and an unknown route say
+    // what exists.
+    let index: serde_json::Value = reqwest::get(admin("/"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(index["endpoints"]["/-/config"].is_string(), "{index}");
+    let r = reqwest::get(admin("/-/nope")).await.unwrap();
+    assert_eq!(r.status(), 404);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert!(body["endpoints"]["/metrics"].is_string(), "{body}");
+    let r = reqwest::get(admin("/-/diffs?route=thraeds")).await.unwrap();
+    assert_eq!(r.status(), 404);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(
+        (&body["error"], &body["routes"]),
+        (
+            &serde_json::json!("unknown_route"),
+            &serde_json::json!(["threads"])
+        )
+    );
     // The proxy port does not serve admin paths.
     let r = reqwest::get(cutover.url("/-/config")).await.unwrap();
     assert_eq!(r.headers()["x-cutover-route"], "(unmatched)");

@@ -1,7 +1,8 @@
 //! Credentials the way the frontend sends them, minted by the real libraries
 //! (tests/tokens/mint.mjs): a NextAuth v4 session cookie for a user (same
 //! `NEXTAUTH_SECRET` as the Next app and cutover) and an HS256 chatbot
-//! bearer JWT (issuer "tenant-chatbot", claim `tenantId`) for a visitor.
+//! bearer JWT (claim `tenantId`) for a visitor, signed as its issuer: the
+//! shipped "widget" (`iss` "tenant-chatbot") or the test's "partner".
 
 use std::collections::HashMap;
 
@@ -10,7 +11,7 @@ use serde_json::json;
 
 use crate::legacy_next::NEXTAUTH_SECRET;
 use crate::mint;
-use crate::stack::CHATBOT_JWT_SECRET;
+use crate::stack::{CHATBOT_JWT_SECRET, PARTNER_CHATBOT_JWT_SECRET};
 
 /// The seeded users' emails (tests/support/harness.rs `seed`).
 fn email(user: &str) -> Option<&'static str> {
@@ -23,13 +24,28 @@ fn email(user: &str) -> Option<&'static str> {
     }
 }
 
-fn key(id: &Identity) -> (AuthScheme, String, Option<String>) {
-    (id.scheme, id.user_id.clone(), id.tenant_id.clone())
+type Key = (AuthScheme, String, Option<String>, Option<String>);
+
+fn key(id: &Identity) -> Key {
+    (
+        id.scheme,
+        id.user_id.clone(),
+        id.tenant_id.clone(),
+        id.issuer.clone(),
+    )
+}
+
+/// (`iss`, HS256 secret) of the issuer configured under `name`.
+fn issuer(name: Option<&str>) -> (&'static str, &'static str) {
+    match name {
+        Some("partner") => ("partner-chatbot", PARTNER_CHATBOT_JWT_SECRET),
+        _ => ("tenant-chatbot", CHATBOT_JWT_SECRET),
+    }
 }
 
 /// One `(header name, value)` per identity.
 pub struct Creds {
-    headers: HashMap<(AuthScheme, String, Option<String>), (&'static str, String)>,
+    headers: HashMap<Key, (&'static str, String)>,
 }
 
 impl Creds {
@@ -44,12 +60,15 @@ impl Creds {
         let specs = distinct
             .iter()
             .map(|id| match id.scheme {
-                AuthScheme::Chatbot => json!({
-                    "kind": "jwt",
-                    "payload": {"sub": id.user_id, "tenantId": id.tenant_id},
-                    "key": CHATBOT_JWT_SECRET,
-                    "options": {"algorithm": "HS256", "issuer": "tenant-chatbot", "expiresIn": 3600}
-                }),
+                AuthScheme::Chatbot => {
+                    let (iss, secret) = issuer(id.issuer.as_deref());
+                    json!({
+                        "kind": "jwt",
+                        "payload": {"sub": id.user_id, "tenantId": id.tenant_id},
+                        "key": secret,
+                        "options": {"algorithm": "HS256", "issuer": iss, "expiresIn": 3600}
+                    })
+                }
                 _ => json!({
                     "kind": "nextauth_v4",
                     "secret": NEXTAUTH_SECRET,

@@ -14,6 +14,13 @@ use crate::legacy_next::{IDENTITY_KEY, LegacyNext, NEXTAUTH_SECRET};
 /// Bearer JWT secret of the `[[auth.chatbot]]` issuer "tenant-chatbot".
 pub const CHATBOT_JWT_SECRET: &str = "parity-chatbot-jwt-secret-0123456789abcdef";
 
+/// A second issuer, as a partner widget would be configured: named "partner",
+/// `iss` "partner-chatbot", allowed to speak for tenant t1 only.
+pub const PARTNER_CHATBOT_JWT_SECRET: &str = "parity-partner-jwt-secret-0123456789abcdef";
+const PARTNER_ISSUER: &str = "\n[[auth.chatbot]]\nname = \"partner\"\nissuer = \"partner-chatbot\"\n\
+    algorithms = [\"HS256\"]\nhs256_secret_env = \"PARTNER_CHATBOT_JWT_SECRET\"\n\
+    required_claims = [\"sub\"]\ntenant_claim = \"tenantId\"\ntenants = [\"t1\"]\n";
+
 /// Contract endpoints the shipped routes.toml does not claim (they would
 /// stay on next whatever the flags say); the test claims them so a flip
 /// moves the whole contract. Added only when the shipped file lacks the id.
@@ -80,6 +87,7 @@ fn routes_toml(next_url: &str, extra: &str) -> String {
             text.push_str(&format!("\n[[route]]\nid = \"{id}\"\n{body}\n"));
         }
     }
+    text.push_str(PARTNER_ISSUER);
     text.push_str(extra);
     text
 }
@@ -126,6 +134,7 @@ impl Stack {
             ("PUSHER_PORT", port.as_str()),
             ("NEXTAUTH_SECRET", NEXTAUTH_SECRET),
             ("CHATBOT_JWT_SECRET", CHATBOT_JWT_SECRET),
+            ("PARTNER_CHATBOT_JWT_SECRET", PARTNER_CHATBOT_JWT_SECRET),
             ("CUTOVER_IDENTITY_KEY", IDENTITY_KEY),
         ];
         let env: Vec<(&str, &str)> = env.into_iter().chain(extra_env.iter().copied()).collect();
@@ -150,6 +159,7 @@ impl Stack {
             .arg(&cfg)
             .env("NEXTAUTH_SECRET", NEXTAUTH_SECRET)
             .env("CHATBOT_JWT_SECRET", CHATBOT_JWT_SECRET)
+            .env("PARTNER_CHATBOT_JWT_SECRET", PARTNER_CHATBOT_JWT_SECRET)
             .env("CUTOVER_IDENTITY_KEY", IDENTITY_KEY)
             .output()
             .await

@@ -74,7 +74,12 @@ pub async fn duplicate_sends_across_backends() {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    let signed = cutover::identity::identity_headers(&user("u1"), &key, now);
+    let to_next = cutover::identity::SignedRequest {
+        audience: cutover::identity::Audience::Next,
+        method: "POST",
+        target: "/api/whatsapp/chat-messages",
+    };
+    let signed = cutover::identity::identity_headers(&user("u1"), &key, &to_next, now);
     let next_url = format!("{}/api/whatsapp/chat-messages", stack.stack._next.base_url);
     let calls = (0..16).map(|i| {
         let mut req = if i % 2 == 0 {

@@ -7,7 +7,7 @@
 
 use cutover::identity::Identity;
 
-use super::harness::{user, visitor};
+use super::harness::{user, visitor, visitor_of};
 
 pub enum Payload {
     None,
@@ -50,6 +50,9 @@ pub fn cases() -> Vec<Case> {
     use Payload::{Form, Json, None as Empty};
     let u = |id| Some(user(id));
     let v = |id, t| Some(visitor(id, t));
+    // A second issuer ("partner", allowed t1) vouching for the same `sub` as
+    // the widget's visitor v1, who owns c1: another visitor (issue 14).
+    let p = |id, t| Some(visitor_of("partner", id, t));
     let auth = "/api/chat/realtime/auth";
     let msgs = "/api/chat/user-threads/th1/messages";
     let mut all = vec![
@@ -61,10 +64,12 @@ pub fn cases() -> Vec<Case> {
         case("auth presence no name", "POST", auth, u("u4"), Form("socket_id=1.2&channel_name=presence-tenant-t2")),
         case("auth visitor conversation", "POST", auth, v("v1", "t1"), Form("socket_id=1.2&channel_name=private-chatbot-c1")),
         case("auth sign-in json", "POST", auth, u("u2"), Json(r#"{"socket_id":"1.2"}"#)),
+        case("auth sign-in as visitor", "POST", auth, v("u2", "t1"), Json(r#"{"socket_id":"1.2"}"#)),
         case("auth other user", "POST", auth, u("u1"), Form("socket_id=1.2&channel_name=private-user-u2")),
         case("auth other thread", "POST", auth, u("u1"), Form("socket_id=1.2&channel_name=private-thread-th2")),
         case("auth other tenant", "POST", auth, u("u1"), Form("socket_id=1.2&channel_name=presence-tenant-t2")),
         case("auth other conversation", "POST", auth, v("v1", "t1"), Form("socket_id=1.2&channel_name=private-chatbot-c2")),
+        case("auth partner visitor conversation", "POST", auth, p("v1", "t1"), Form("socket_id=1.2&channel_name=private-chatbot-c1")),
         case("auth bad socket", "POST", auth, u("u1"), Form("socket_id=x&channel_name=private-user-u1")),
         case("auth bad channel", "POST", auth, u("u1"), Form("socket_id=1.2&channel_name=private%20user")),
         case("auth json array", "POST", auth, u("u1"), Json(r#"["1.2"]"#)),
@@ -105,6 +110,8 @@ pub fn cases() -> Vec<Case> {
         case("visitor send retry", "POST", "/api/tenant-chatbot/conversations/{conv}/messages", v("v9", "t1"), Json(r#"{"body":"hi bot","clientMessageId":"c1"}"#)),
         case("visitor page", "GET", "/api/tenant-chatbot/conversations/{conv}/messages", v("v9", "t1"), Empty),
         case("visitor other conversation", "GET", "/api/tenant-chatbot/conversations/c1/messages", v("v9", "t1"), Empty),
+        case("partner visitor widget conversation", "GET", "/api/tenant-chatbot/conversations/c1/messages", p("v1", "t1"), Empty),
+        case("partner visitor send to widget conversation", "POST", "/api/tenant-chatbot/conversations/c1/messages", p("v1", "t1"), Json(r#"{"body":"x","clientMessageId":"p1"}"#)),
         case("cache clear non-admin", "DELETE", "/api/chat/realtime/config/cache", u("u1"), Empty),
         case("cache clear admin", "DELETE", "/api/chat/realtime/config/cache", u("u3"), Empty),
     ];

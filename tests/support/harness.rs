@@ -145,16 +145,27 @@ pub fn user(id: &str) -> Identity {
         user_id: id.into(),
         email: None,
         tenant_id: None,
+        issuer: None,
         expires_at: None,
     }
 }
 
+/// The shipped routes.toml's chatbot issuer (`[[auth.chatbot]] name`).
+pub const WIDGET_ISSUER: &str = "widget";
+
+/// A chatbot visitor of the shipped issuer [`WIDGET_ISSUER`].
 pub fn visitor(id: &str, tenant: &str) -> Identity {
+    visitor_of(WIDGET_ISSUER, id, tenant)
+}
+
+/// A chatbot visitor vouched for by the issuer named `issuer`.
+pub fn visitor_of(issuer: &str, id: &str, tenant: &str) -> Identity {
     Identity {
         scheme: AuthScheme::Chatbot,
         user_id: id.into(),
         email: None,
         tenant_id: Some(tenant.into()),
+        issuer: Some(issuer.into()),
         expires_at: None,
     }
 }

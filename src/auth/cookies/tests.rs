@@ -1,4 +1,4 @@
-use super::{Found, find_session, parse};
+use super::{Found, choose_name, find_session, parse};
 use crate::auth::RejectReason;
 
 const MAX: usize = 16 * 1024;
@@ -7,10 +7,15 @@ fn names() -> Vec<String> {
     vec!["__Secure-s".to_string(), "s".to_string()]
 }
 
+/// Over http (the plain name), as most tests here are.
 fn find(headers: &[&str]) -> Result<Option<(String, String)>, RejectReason> {
+    find_over(false, headers)
+}
+
+fn find_over(https: bool, headers: &[&str]) -> Result<Option<(String, String)>, RejectReason> {
     let pairs = parse(headers);
     let names = names();
-    match find_session(&pairs, &names, MAX) {
+    match find_session(&pairs, &names, https, MAX) {
         Found::Absent => Ok(None),
         Found::Token { cookie_name, token } => Ok(Some((cookie_name.to_string(), token))),
         Found::Invalid(r) => Err(r),
@@ -28,11 +33,20 @@ fn pairs_from_several_headers_are_trimmed_and_unquoted() {
 }
 
 #[test]
-fn secure_name_is_preferred_in_configured_order() {
-    assert_eq!(
-        find(&["s=plain; __Secure-s=secure"]),
-        found("__Secure-s", "secure")
-    );
+fn the_scheme_picks_one_name_and_the_other_is_ignored() {
+    let both = ["s=plain; __Secure-s=secure"];
+    assert_eq!(find_over(true, &both), found("__Secure-s", "secure"));
+    assert_eq!(find_over(false, &both), found("s", "plain"));
+    // A plain cookie on an https site is not the session (the libraries ignore it).
+    assert_eq!(find_over(true, &["s=tossed"]), Ok(None));
+}
+
+#[test]
+fn a_custom_single_name_is_used_whatever_the_scheme() {
+    let one = vec!["custom".to_string()];
+    assert_eq!(choose_name(&one, true), Some(&one[0]));
+    assert_eq!(choose_name(&one, false), Some(&one[0]));
+    assert_eq!(choose_name(&[], true), None);
 }
 
 #[test]
@@ -47,9 +61,28 @@ fn ten_chunks_sort_numerically_not_lexically() {
     assert_eq!(find(&[&header]), found("s", "01234567890"));
 }
 
+/// Cookie tossing: a sibling subdomain sets `s.0..1` next to the victim's
+/// `s`. Neither is guessed: the set is ambiguous.
 #[test]
-fn chunks_win_over_a_stale_plain_cookie() {
-    assert_eq!(find(&["s=stale; s.0=fr; s.1=esh"]), found("s", "fresh"));
+fn plain_cookie_and_chunks_together_are_ambiguous() {
+    assert_eq!(
+        find(&["s=victim; s.0=att; s.1=acker"]),
+        Err(RejectReason::Ambiguous)
+    );
+    assert_eq!(
+        find_over(true, &["__Secure-s.0=att", "__Secure-s=victim"]),
+        Err(RejectReason::Ambiguous)
+    );
+}
+
+#[test]
+fn two_values_for_one_name_are_ambiguous_and_repeats_are_not() {
+    assert_eq!(
+        find(&["s=attacker; s=victim"]),
+        Err(RejectReason::Ambiguous)
+    );
+    assert_eq!(find(&["s=same", "s=same"]), found("s", "same"));
+    assert_eq!(find(&["s.0=a; s.0=a; s.1=b"]), found("s", "ab"));
 }
 
 #[test]
@@ -63,8 +96,8 @@ fn chunks_not_starting_at_zero_are_malformed() {
 }
 
 #[test]
-fn duplicate_chunk_index_is_malformed() {
-    assert_eq!(find(&["s.0=a; s.0=b"]), Err(RejectReason::Malformed));
+fn duplicate_chunk_index_with_another_value_is_ambiguous() {
+    assert_eq!(find(&["s.0=a; s.0=b"]), Err(RejectReason::Ambiguous));
 }
 
 #[test]

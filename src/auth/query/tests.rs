@@ -1,4 +1,4 @@
-use super::take_query_token;
+use super::{param_name, take_query_token};
 
 #[test]
 fn token_is_removed_and_other_params_keep_their_order() {
@@ -50,4 +50,16 @@ fn similar_names_are_not_taken() {
 #[test]
 fn empty_params_are_dropped() {
     assert_eq!(take_query_token("/s?&a=1&&token=t&").0, "/s?a=1");
+}
+
+/// The attack: `?%74oken=<JWE>` is the same parameter to the backends'
+/// `URLSearchParams`; it is taken (used for auth, removed) like `token=`.
+#[test]
+fn percent_encoded_token_name_is_taken_too() {
+    let (path, token) = take_query_token("/s?a=1&%74oken=abc.def&%74%6F%6B%65%6E=x");
+    assert_eq!(path, "/s?a=1");
+    assert_eq!(token.as_deref(), Some("abc.def"));
+    assert_eq!(param_name("%74oken"), "token");
+    assert_eq!(param_name("my+token"), "my token");
+    assert_eq!(param_name("%zz"), "%zz");
 }

@@ -10,6 +10,7 @@ fn identity(scheme: AuthScheme) -> Identity {
         user_id: "id-1".into(),
         email: None,
         tenant_id: None,
+        issuer: None,
         expires_at: None,
     }
 }
@@ -26,8 +27,25 @@ fn verified_identity_is_preferred_over_socket_and_ip() {
     );
     assert_eq!(
         ClientKey::choose(Some(&chatbot), None, IP),
-        ClientKey::Subject("id-1".into())
+        ClientKey::Subject("0:/0:/id-1".into())
     );
+}
+
+/// Issue 14: a partner issuer's visitor with the widget visitor's `sub` (and
+/// tenant) is another client: no shared caps, collapsed or cached answers.
+#[test]
+fn chatbot_visitors_of_different_issuers_or_tenants_have_different_keys() {
+    let of = |issuer: &str, tenant: &str| Identity {
+        issuer: Some(issuer.into()),
+        tenant_id: Some(tenant.into()),
+        ..identity(AuthScheme::Chatbot)
+    };
+    let key = |id: &Identity| ClientKey::choose(Some(id), Some("1.2"), IP).storage_key();
+    let widget = key(&of("widget", "t1"));
+    assert_ne!(widget, key(&of("partner", "t1")));
+    assert_ne!(widget, key(&of("widget", "t2")));
+    assert_ne!(key(&of("a/1:b", "c")), key(&of("a", "b/1:c")));
+    assert_eq!(widget, "s:6:widget/2:t1/id-1");
 }
 
 #[test]

@@ -12,7 +12,7 @@ use super::{RawAuth, RawChatbot, RawService, RawSession};
 use crate::auth::settings::DEFAULT_LEEWAY_SECS;
 use crate::auth::{
     AuthConfig, ChatbotIssuer, IssuerKey, MAX_CREDENTIAL_BYTES, ServiceToken, SessionConfig,
-    SessionFlavor, settings::SecretBytes,
+    SessionFlavor, TenantScope, settings::SecretBytes,
 };
 use crate::identity::IdentityKey;
 
@@ -182,6 +182,8 @@ fn chatbot_issuer(
         leeway_secs,
         required_claims,
         tenant_claim,
+        tenant,
+        tenants,
     } = raw;
     let at = format!("auth.chatbot[{i}] ({name:?})");
     if name.is_empty() || issuer.is_empty() {
@@ -243,6 +245,7 @@ fn chatbot_issuer(
             ));
         }
     }
+    let tenants = tenant_scope(&at, tenant, tenants, tenant_claim.is_some())?;
     Ok(ChatbotIssuer {
         name,
         issuer,
@@ -253,7 +256,32 @@ fn chatbot_issuer(
         leeway_secs: leeway_secs.unwrap_or(DEFAULT_LEEWAY_SECS),
         required_claims: required_claims.unwrap_or_default(),
         tenant_claim,
+        tenants,
     })
+}
+
+/// `tenant = "t1"` (fixed) or `tenants = ["t1", …]` / `["*"]` (any): exactly one.
+fn tenant_scope(
+    at: &str,
+    tenant: Option<String>,
+    tenants: Option<Vec<String>>,
+    has_claim: bool,
+) -> Result<TenantScope, String> {
+    let fix = "declare the tenants this issuer may speak for: tenants = [\"t1\", …], tenant = \"t1\" (fixed), or tenants = [\"*\"] (any; only for your own widget)";
+    match (tenant, tenants) {
+        (Some(t), None) if !t.is_empty() && t != "*" => Ok(TenantScope::Fixed(t)),
+        (Some(t), None) => Err(format!("{at}: tenant = {t:?} is not a tenant id; {fix}")),
+        (None, Some(list)) if list == ["*"] => Ok(TenantScope::Any),
+        (None, Some(list)) if list.is_empty() || list.iter().any(|t| t.is_empty() || t == "*") => {
+            Err(format!("{at}: tenants = {list:?}: {fix}"))
+        }
+        (None, Some(_)) if !has_claim => Err(format!(
+            "{at}: tenants lists tenant ids but tenant_claim is not set; name the claim (e.g. tenant_claim = \"tenantId\") or use tenant = \"t1\""
+        )),
+        (None, Some(list)) => Ok(TenantScope::OneOf(list)),
+        (None, None) => Err(format!("{at}: {fix}")),
+        (Some(_), Some(_)) => Err(format!("{at}: set tenant or tenants, not both")),
+    }
 }
 
 fn service_token(raw: RawService, i: usize) -> Result<ServiceToken, String> {

@@ -71,6 +71,7 @@ fn hs256_issuer_reads_its_secret_from_env() {
         issuer = "https://chat.example.com"
         algorithms = ["HS256"]
         hs256_secret_env = "CHATBOT_HS256_SECRET"
+        tenants = ["*"]
         "#,
     )
     .expect("valid");
@@ -131,8 +132,49 @@ fn bad_pem_file_is_reported_at_load() {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("k.pem"), "not a pem").expect("write");
     let raw = parse(
-        "[[auth.chatbot]]\nname = \"w\"\nissuer = \"i\"\nalgorithms = [\"RS256\"]\npublic_key_files = [\"k.pem\"]",
+        "[[auth.chatbot]]\nname = \"w\"\nissuer = \"i\"\nalgorithms = [\"RS256\"]\npublic_key_files = [\"k.pem\"]\ntenants = [\"*\"]",
     );
     let err = resolve(raw, &env, dir.path()).expect_err("bad pem");
     assert!(err.contains("public_key_files"), "{err}");
+}
+
+fn chatbot_with(tenant_lines: &str) -> Result<AuthConfig, String> {
+    load(&format!(
+        "[[auth.chatbot]]\nname = \"partner\"\nissuer = \"p\"\nalgorithms = [\"HS256\"]\nhs256_secret_env = \"CHATBOT_HS256_SECRET\"\n{tenant_lines}"
+    ))
+}
+
+#[test]
+fn chatbot_issuer_must_declare_its_tenants() {
+    let err = chatbot_with("tenant_claim = \"tenantId\"").expect_err("no tenants");
+    assert!(
+        err.contains("auth.chatbot[0]") && err.contains("tenants = [") && err.contains("tenant = "),
+        "{err}"
+    );
+}
+
+#[test]
+fn chatbot_tenant_keys_become_a_scope() {
+    use crate::auth::TenantScope;
+    let scope = |lines: &str| {
+        chatbot_with(lines).expect("valid").chatbot[0]
+            .tenants
+            .clone()
+    };
+    assert_eq!(scope("tenants = [\"*\"]"), TenantScope::Any);
+    assert_eq!(scope("tenant = \"t1\""), TenantScope::Fixed("t1".into()));
+    assert_eq!(
+        scope("tenant_claim = \"tenantId\"\ntenants = [\"t1\", \"t2\"]"),
+        TenantScope::OneOf(vec!["t1".into(), "t2".into()])
+    );
+}
+
+#[test]
+fn chatbot_tenant_list_without_a_claim_or_mixed_with_star_is_refused() {
+    let no_claim = chatbot_with("tenants = [\"t1\"]").expect_err("no claim");
+    assert!(no_claim.contains("tenant_claim"), "{no_claim}");
+    assert!(chatbot_with("tenant_claim = \"t\"\ntenants = [\"t1\", \"*\"]").is_err());
+    assert!(chatbot_with("tenant_claim = \"t\"\ntenants = []").is_err());
+    let both = chatbot_with("tenant = \"t1\"\ntenants = [\"*\"]").expect_err("both");
+    assert!(both.contains("not both"), "{both}");
 }

@@ -56,3 +56,29 @@ fn soketi_auth_failure_with_status_200_is_detected_from_the_body() {
 fn debug_output_hides_the_secret() {
     assert!(!format!("{:?}", PusherClient::new(config())).contains("7ad3773142a6692b25b8"));
 }
+
+/// The attack surface: a failed trigger's error is what gets logged. It names
+/// the path, never the signed query (`auth_key`, `auth_signature`).
+#[tokio::test]
+async fn failed_trigger_error_names_the_path_without_the_signed_query() {
+    // A port that was just free: the connection is refused.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let client = PusherClient::new(PusherConfig {
+        base_url: format!("http://127.0.0.1:{port}"),
+        ..config()
+    });
+    let err = client
+        .trigger("private-user-u1", "ping", &serde_json::json!({}))
+        .await
+        .unwrap_err();
+    for shown in [err.to_string(), format!("{err:?}")] {
+        assert!(shown.contains("/apps/3/events"), "{shown}");
+        for secret in ["auth_key", "auth_signature", "auth_timestamp", "body_md5"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+    }
+}

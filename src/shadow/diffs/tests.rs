@@ -144,3 +144,11 @@ fn entry_debug_hides_bodies_and_query() {
     let dbg = format!("{:?}", entry("/x?token=qs", r#"{"t":"bodysecret"}"#));
     assert!(!dbg.contains("bodysecret") && !dbg.contains("qs"), "{dbg}");
 }
+
+#[test]
+fn percent_encoded_secret_names_are_redacted() {
+    assert_eq!(
+        redact_text("a=1&%74oken=xyz&b=2"),
+        "a=1&%74oken=[redacted]&b=2"
+    );
+}

@@ -8,7 +8,7 @@ import { optString, readJson } from '@/lib/validate';
 export const dynamic = 'force-dynamic';
 
 export const POST = handle(async (req: Request) => {
-  const { tenantId, visitorId } = await chatbotVisitor(req);
+  const { tenantId, issuer, visitorId } = await chatbotVisitor(req);
   const body = await readJson(req);
   const visitorName = optString(body, 'visitorName');
   if (visitorName !== undefined && visitorName.length > 100) throw invalid('visitor_name_too_long');
@@ -16,9 +16,9 @@ export const POST = handle(async (req: Request) => {
   if (rows[0]?.chatbotEnabled !== true) throw forbidden('chatbot_disabled');
   const row = await inTx(isDryRun(req), async (c) => {
     const ins = await c.query(
-      `INSERT INTO "ChatbotSession" ("tenantId", "visitorId", "visitorName")
-       VALUES ($1, $2, $3) RETURNING ${CONVERSATION_COLS}`,
-      [tenantId, visitorId, visitorName ?? null],
+      `INSERT INTO "ChatbotSession" ("tenantId", "visitorId", "visitorName", "issuer")
+       VALUES ($1, $2, $3, $4) RETURNING ${CONVERSATION_COLS}`,
+      [tenantId, visitorId, visitorName ?? null, issuer],
     );
     return conversation(ins.rows[0]);
   });

@@ -2,7 +2,7 @@
 import { NextResponse } from 'next/server';
 import { pool } from '@/lib/db';
 import { forbidden, handle, invalid } from '@/lib/errors';
-import { identify, type Identity } from '@/lib/identity';
+import { asVisitor, identify, type Identity } from '@/lib/identity';
 import { pusher } from '@/lib/pusher';
 
 export const dynamic = 'force-dynamic';
@@ -78,8 +78,13 @@ async function mayJoin(id: Identity, channel: string): Promise<boolean> {
       );
   }
   if ((x = suffix(channel, 'private-chatbot-')) !== null) {
-    return id.scheme === 'chatbot' && id.tenantId !== null
-      && exists(`SELECT 1 FROM "ChatbotSession" WHERE "id" = $1 AND "tenantId" = $2 AND "visitorId" = $3`, [x, id.tenantId, id.userId]);
+    // Owned by (tenant, issuer, visitor): another issuer's "v1" is not this "v1".
+    const v = asVisitor(id);
+    return v !== null
+      && exists(
+        `SELECT 1 FROM "ChatbotSession" WHERE "id" = $1 AND "tenantId" = $2 AND "visitorId" = $3 AND "issuer" = $4`,
+        [x, v.tenantId, v.visitorId, v.issuer],
+      );
   }
   return false;
 }
@@ -91,6 +96,8 @@ export const POST = handle(async (req: Request) => {
   if (socketId === undefined || !/^\d+\.\d+$/.test(socketId)) throw invalid('invalid_socket_id');
   const channel = body.channel_name;
   if (channel === undefined) {
+    // Sign-in names a user for sendToUser: only a session is a user.
+    if (id.scheme !== 'session') throw forbidden('channel_forbidden');
     const userData = { id: id.userId, user_info: { name: await displayName(id) } };
     return NextResponse.json(pusher.authenticateUser(socketId, userData));
   }

@@ -12,10 +12,10 @@ export const dynamic = 'force-dynamic';
 type Ctx = { params: Promise<{ conversationId: string }> };
 
 async function ownConversation(req: Request, id: string): Promise<Conversation> {
-  const { tenantId, visitorId } = await chatbotVisitor(req);
+  const { tenantId, issuer, visitorId } = await chatbotVisitor(req);
   const { rows } = await pool.query(
-    `SELECT ${CONVERSATION_COLS} FROM "ChatbotSession" WHERE "id" = $1 AND "tenantId" = $2 AND "visitorId" = $3`,
-    [id, tenantId, visitorId],
+    `SELECT ${CONVERSATION_COLS} FROM "ChatbotSession" WHERE "id" = $1 AND "tenantId" = $2 AND "visitorId" = $3 AND "issuer" = $4`,
+    [id, tenantId, visitorId, issuer],
   );
   if (!rows[0]) throw notFound('conversation_not_found');
   return conversation(rows[0]);
