@@ -8,8 +8,10 @@
 //!   no space, so no `", "` (how a repeated header arrives once joined);
 //! - the signature is `t=<unix>,v2=<64 lower-case hex>`: no sign, no leading zero,
 //!   at most 12 digits;
-//! - the request target is signed as the WHATWG URL parser serializes it
-//!   (what Next's `req.url` holds), so both sides compare the same string.
+//! - the request target is signed as the WHATWG URL parser resolves its path
+//!   and as `URLSearchParams` re-serializes its query (Next may hand a route
+//!   handler `req.url` with the query re-encoded, e.g. `@` as `%40`), so both
+//!   sides compare the same string whatever escaping reached them.
 //!
 //! Pure functions; uses `url`.
 
@@ -76,19 +78,26 @@ pub(super) fn parse_sig(value: &str) -> Option<(u64, Vec<u8>)> {
     Some((t.parse().ok()?, hex::decode(sig).ok()?))
 }
 
-/// The path and query as signed: what `new URL(target, origin)` gives as
-/// `pathname + search` (dot segments resolved, characters the URL standard
-/// escapes escaped, an empty `?` dropped). A target that is not origin-form
-/// (`*`) is signed as it is.
+/// The path and query as signed: `new URL(target, origin).pathname` (dot
+/// segments resolved, characters the URL standard escapes escaped) and the
+/// query as `new URLSearchParams(search).toString()` writes it (pairs
+/// decoded, then form-encoded; no `?` when it is empty). A target that is
+/// not origin-form (`*`) is signed as it is.
 pub fn canonical_target(target: &str) -> String {
     if !target.starts_with('/') {
         return target.to_string();
     }
     match url::Url::parse(&format!("http://cutover.invalid{target}")) {
-        Ok(u) => match u.query() {
-            Some(q) if !q.is_empty() => format!("{}?{q}", u.path()),
-            _ => u.path().to_string(),
-        },
+        Ok(u) => {
+            let query = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(u.query_pairs())
+                .finish();
+            if query.is_empty() {
+                u.path().to_string()
+            } else {
+                format!("{}?{query}", u.path())
+            }
+        }
         Err(_) => target.to_string(),
     }
 }

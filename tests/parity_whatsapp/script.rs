@@ -368,6 +368,43 @@ pub async fn media(rec: &mut Rec<'_>, stack: &WaStack) {
         .await;
     rec.media("media missing", "no-such-message", u1, &[]).await;
     rec.media("media without media", "seed-1", u1, &[]).await;
+    let outside = seed_traversal(stack).await;
+    for id in ["trav-1", "trav-2", "trav-3"] {
+        rec.media(&format!("media traversal {id}"), id, u1, &[])
+            .await;
+    }
+    rec.media(
+        "media traversal in the id",
+        "..%2F..%2Fetc%2Fpasswd",
+        u1,
+        &[],
+    )
+    .await;
+    let _ = std::fs::remove_file(outside);
+}
+
+/// Media rows whose object names try to leave the root, with a real file
+/// where `../` would lead: neither side may serve it.
+async fn seed_traversal(stack: &WaStack) -> std::path::PathBuf {
+    let root = stack.media_root();
+    let name = format!(
+        "outside-{}.txt",
+        root.file_name().unwrap().to_string_lossy()
+    );
+    let outside = root.parent().unwrap().join(&name);
+    std::fs::write(&outside, "secret outside the media root").unwrap();
+    sqlx::query(
+        r#"INSERT INTO whatsapp_messages ("id", "sessionId", "messageId", "remoteJid", "messageType",
+             "status", "mediaUrl", "mediaMimeType", "timestamp")
+           VALUES ('trav-1', 'wa-main', 'T1', '4915111111@s.whatsapp.net', 'DOCUMENT', 'DELIVERED', $1, 'text/plain', now()),
+                  ('trav-2', 'wa-main', 'T2', '4915111111@s.whatsapp.net', 'DOCUMENT', 'DELIVERED', '/etc/passwd', 'text/plain', now()),
+                  ('trav-3', 'wa-main', 'T3', '4915111111@s.whatsapp.net', 'DOCUMENT', 'DELIVERED', 'wa-main/../../etc/passwd', 'text/plain', now())"#,
+    )
+    .bind(format!("../{name}"))
+    .execute(&stack.stack.db.pool)
+    .await
+    .unwrap();
+    outside
 }
 
 async fn file_size(stack: &WaStack, id: &str) -> u64 {
@@ -544,6 +581,10 @@ pub const EXPECTED: &[(&str, u16)] = &[
     ("image not modified", 304),
     ("document", 200),
     ("media other tenant", 404),
+    ("media traversal trav-1", 404),
+    ("media traversal trav-2", 404),
+    ("media traversal trav-3", 404),
+    ("media traversal in the id", 404),
     ("other tenant status", 404),
     ("private channel member", 200),
     ("private channel other tenant", 403),

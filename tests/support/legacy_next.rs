@@ -146,6 +146,13 @@ impl LegacyNext {
     }
 }
 
+impl LegacyNext {
+    /// The `next-server` process (for its memory).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+}
+
 impl Drop for LegacyNext {
     fn drop(&mut self) {
         let _ = self.child.start_kill();

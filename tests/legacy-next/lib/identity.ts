@@ -78,8 +78,12 @@ function fromHeaders(req: Request): Identity | null {
   const email = single(h, 'x-cutover-user-email') ?? '';
   const tenant = single(h, 'x-cutover-tenant-id') ?? '';
   const issuer = single(h, 'x-cutover-issuer') ?? '';
+  // The target as src/identity/wire.rs canonicalizes it: the parsed path and
+  // the query re-serialized by URLSearchParams (whatever escaping reached us).
   const url = new URL(req.url);
-  const signed = `v2\n${ts}\nnext\n${req.method}\n${url.pathname}${url.search}\n${auth}\n${issuer}\n${user}\n${email}\n${tenant}`;
+  const query = new URLSearchParams(url.search).toString();
+  const target = url.pathname + (query ? `?${query}` : '');
+  const signed = `v2\n${ts}\nnext\n${req.method}\n${target}\n${auth}\n${issuer}\n${user}\n${email}\n${tenant}`;
   const want = createHmac('sha256', key).update(signed).digest();
   if (!timingSafeEqual(want, Buffer.from(m[2], 'hex'))) throw bad('bad_signature');
   if (auth !== 'session' && auth !== 'chatbot' && auth !== 'service') throw bad('malformed');
