@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use crate::config::RustBackend;
 use crate::metrics::Metrics;
 use crate::proxy::caps::CapState;
-use crate::reload::{Live, Snapshot};
+use crate::reload::{FlagReport, Live, Snapshot};
 
 pub struct Admin {
     pub live: Arc<Live>,
@@ -42,8 +42,7 @@ impl ServeHttp for Admin {
             }
             "/-/health" => reply(200, "application/json", br#"{"status":"ok"}"#.to_vec()),
             "/-/ready" => {
-                let snap = self.live.load();
-                let body = json!({ "status": "ready", "generation": snap.generation });
+                let body = ready_json(&self.live.load(), &self.live.flag_report());
                 reply(200, "application/json", body.to_string().into_bytes())
             }
             "/" => reply(200, "application/json", index().to_string().into_bytes()),
@@ -70,7 +69,7 @@ impl ServeHttp for Admin {
                 }
             }
             "/-/config" => {
-                let body = config_json(&self.live.load());
+                let body = config_json(&self.live.load(), &self.live.flag_report());
                 reply(200, "application/json", body.to_string().into_bytes())
             }
             _ => {
@@ -88,8 +87,8 @@ fn index() -> Value {
         "endpoints": {
             "/metrics": "Prometheus metrics",
             "/-/health": "the process is up",
-            "/-/ready": "ready to serve, with the config generation",
-            "/-/config": "the effective routes, flags and backends (no secrets)",
+            "/-/ready": "ready to serve, with the config generation and any flag file not applied",
+            "/-/config": "the effective routes, flags, flag file status and backends (no secrets)",
             "/-/diffs?route=ID": "recent shadow mismatches of a route (redacted)",
         }
     })
@@ -116,8 +115,48 @@ fn reply(status: u16, content_type: &str, body: Vec<u8>) -> Response<Vec<u8>> {
     r
 }
 
-/// The effective snapshot: routes, flags, backends (URLs only), generation.
-pub fn config_json(snap: &Snapshot) -> Value {
+/// `/-/ready`: always 200 once serving. A rejected flag file is listed
+/// (`flag_files_invalid`) but does not make the replica unready: every
+/// replica reads the same files, so a typo would pull them all at once, while
+/// the route it concerns keeps its last good flag and is served.
+pub fn ready_json(snap: &Snapshot, report: &FlagReport) -> Value {
+    let invalid: Vec<Value> = report
+        .bad
+        .iter()
+        .map(|b| {
+            json!({
+                "route": b.problem.route,
+                "error": b.problem.error.to_string(),
+                "since": b.since,
+            })
+        })
+        .collect();
+    json!({
+        "status": "ready",
+        "generation": snap.generation,
+        "flag_files_invalid": invalid,
+        "note": if invalid.is_empty() { Value::Null } else {
+            json!("ready: each route with an invalid flag file keeps its last good flag; see /-/config")
+        },
+    })
+}
+
+/// One rejected flag file: where, why (`file:line: fix`), since when.
+fn bad_file_json(b: &crate::reload::BadFlagFile) -> Value {
+    json!({
+        "file": b.problem.error.file.display().to_string(),
+        "route": b.problem.route,
+        "valid": false,
+        "orphan": b.problem.orphan,
+        "error": b.problem.error.to_string(),
+        "line": b.problem.error.line,
+        "since": b.since,
+    })
+}
+
+/// The effective snapshot: routes, flags, backends (URLs only), generation,
+/// and every flag file's status.
+pub fn config_json(snap: &Snapshot, report: &FlagReport) -> Value {
     let cfg = &snap.config;
     let routes: Vec<Value> = cfg
         .routes
@@ -133,9 +172,22 @@ pub fn config_json(snap: &Snapshot) -> Value {
                 "flag": flag.map_or_else(|| "next (no flag)".to_string(), |f| f.describe()),
                 "rust_percent": flag.map_or(0, |f| f.rust_percent()),
                 "flag_file": flag.map(|f| f.source.display().to_string()),
+                "flag_sha256": flag.map(|f| hex::encode(f.fingerprint)),
+                "flag_file_status": match report.for_route(r.id.as_str()) {
+                    Some(b) => bad_file_json(b),
+                    None => json!({ "valid": true }),
+                },
             })
         })
         .collect();
+    let mut files: Vec<Value> = cfg
+        .flags
+        .iter()
+        .filter(|(id, _)| report.for_route(id.as_str()).is_none())
+        .map(|(id, f)| json!({ "file": f.source.display().to_string(), "route": id.as_str(), "valid": true }))
+        .collect();
+    files.extend(report.bad.iter().map(bad_file_json));
+    let last_error = report.bad.iter().max_by_key(|b| b.since).map(bad_file_json);
     json!({
         "generation": snap.generation,
         "routes_file": cfg.routes_file.display().to_string(),
@@ -146,5 +198,7 @@ pub fn config_json(snap: &Snapshot) -> Value {
         },
         "response_headers": cfg.live.response_headers,
         "routes": routes,
+        "flag_files": files,
+        "flag_files_last_error": last_error,
     })
 }

@@ -1,12 +1,13 @@
 //! Command line: `serve`, `check`, `routes`, `flip`, `handlers`.
 
+pub mod flip;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
 use crate::config::Config;
-use crate::flags::Side;
 
 /// Exit code for bad config or usage (sysexits EX_USAGE).
 pub const EX_USAGE: u8 = 64;
@@ -42,18 +43,9 @@ pub enum Command {
     Check,
     /// Print the effective route table.
     Routes,
-    /// Point a route at a backend by rewriting its flag file atomically.
-    Flip {
-        route: String,
-        /// next or rust
-        backend: String,
-        /// With `rust`: send only this percent of clients to rust (sticky canary).
-        #[arg(long)]
-        percent: Option<u8>,
-        /// Canary stickiness: user, ip, cookie:NAME, header:NAME.
-        #[arg(long, default_value = "user")]
-        sticky_by: String,
-    },
+    /// Point a route at a backend: edit its flag file in place (atomically),
+    /// then wait until the running proxy applies it.
+    Flip(flip::FlipArgs),
     /// Apply the database migrations (DATABASE_URL) the handlers and the Next app share.
     Migrate,
     /// Serve only the rust handlers (for a separate deployment).
@@ -63,10 +55,11 @@ pub enum Command {
     },
 }
 
-/// `cutover check`: every error with file:line, exit 64 on failure.
+/// `cutover check`: every error with file:line (all bad flag files, not just
+/// the first), exit 64 on failure.
 pub fn check(path: &Path) -> ExitCode {
-    match Config::load(path) {
-        Ok(cfg) => {
+    match Config::load_lenient(path) {
+        Ok(cfg) if cfg.flag_problems.is_empty() => {
             println!(
                 "{}: ok ({} routes, {} flag files)",
                 path.display(),
@@ -75,6 +68,17 @@ pub fn check(path: &Path) -> ExitCode {
             );
             ExitCode::SUCCESS
         }
+        Ok(cfg) => {
+            for p in &cfg.flag_problems {
+                eprintln!("error: {}", p.error);
+            }
+            eprintln!(
+                "{}: {} bad flag file(s); a running proxy keeps each one's last good flag and applies every other file",
+                path.display(),
+                cfg.flag_problems.len()
+            );
+            ExitCode::from(EX_USAGE)
+        }
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(EX_USAGE)
@@ -82,9 +86,10 @@ pub fn check(path: &Path) -> ExitCode {
     }
 }
 
-/// `cutover routes`: the effective table.
+/// `cutover routes`: the effective table. A bad flag file is marked in its
+/// row and explained under the table; the table is still printed.
 pub fn routes(path: &Path) -> ExitCode {
-    let cfg = match Config::load(path) {
+    let cfg = match Config::load_lenient(path) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");
@@ -93,9 +98,19 @@ pub fn routes(path: &Path) -> ExitCode {
     };
     println!("{:<28} {:<52} BACKEND", "ROUTE", "PATTERN");
     for r in cfg.routes.iter() {
-        let flag = cfg
-            .flag(&r.id)
-            .map_or_else(|| "next (no flag)".to_string(), |f| f.describe());
+        let bad = cfg
+            .flag_problems
+            .iter()
+            .find(|p| !p.orphan && p.route == r.id.as_str());
+        let flag = match bad {
+            Some(p) => format!(
+                "! INVALID {} (a running proxy keeps its last good flag)",
+                p.error.file.display()
+            ),
+            None => cfg
+                .flag(&r.id)
+                .map_or_else(|| "next (no flag)".to_string(), |f| f.describe()),
+        };
         let methods = r.methods.as_ref().map_or("*".to_string(), |ms| {
             ms.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(",")
         });
@@ -107,21 +122,24 @@ pub fn routes(path: &Path) -> ExitCode {
         );
     }
     println!("{:<28} {:<52} next", "(unmatched)", "*");
+    for p in &cfg.flag_problems {
+        let what = if p.orphan {
+            "ignored: names no route (a removed route's leftover? delete it)"
+        } else {
+            "not applied: fix it, or `cutover flip` the route"
+        };
+        eprintln!("! {} ({what})", p.error);
+    }
     ExitCode::SUCCESS
 }
 
-/// `cutover flip`: write `flags/<route>.toml` via temp file + rename, after
-/// validating the whole config with the new flag in place.
-pub fn flip(
-    path: &Path,
-    route: &str,
-    backend: &str,
-    percent: Option<u8>,
-    sticky_by: &str,
-) -> ExitCode {
-    match flip_inner(path, route, backend, percent, sticky_by) {
-        Ok(msg) => {
-            println!("{msg}");
+/// `cutover flip`: see [`flip`]; errors exit 64.
+pub fn flip(path: &Path, args: &flip::FlipArgs) -> ExitCode {
+    match flip::run(path, args) {
+        Ok(lines) => {
+            for l in lines {
+                println!("{l}");
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -129,57 +147,4 @@ pub fn flip(
             ExitCode::from(EX_USAGE)
         }
     }
-}
-
-fn flip_inner(
-    path: &Path,
-    route: &str,
-    backend: &str,
-    percent: Option<u8>,
-    sticky_by: &str,
-) -> Result<String, String> {
-    let cfg = Config::load(path).map_err(|e| e.to_string())?;
-    let id = crate::route::RouteId::parse(route)?;
-    if cfg.routes.get(&id).is_none() {
-        return Err(format!("no route `{route}` in {}", path.display()));
-    }
-    let side = match backend {
-        "next" => Side::Next,
-        "rust" => Side::Rust,
-        other => return Err(format!("backend `{other}` is not next or rust")),
-    };
-    let body = match (side, percent) {
-        (Side::Next, Some(_)) => {
-            return Err("--percent goes with rust (the share of clients on rust)".into());
-        }
-        (_, Some(p)) if p > 100 => return Err(format!("--percent {p} is out of range 0..=100")),
-        (Side::Rust, Some(p)) => {
-            crate::flags::StickyBy::parse(sticky_by)?;
-            format!(
-                "# written by `cutover flip`\ncanary = {{ percent = {p}, sticky_by = \"{sticky_by}\" }}\n"
-            )
-        }
-        (side, None) => format!(
-            "# written by `cutover flip`\nbackend = \"{}\"\n",
-            side.as_str()
-        ),
-    };
-    // Validate the result before anyone can read it.
-    let target = cfg.flags_dir.join(format!("{route}.toml"));
-    let existing = cfg.flags.get(&id).map(|f| f.source.clone());
-    let dest = existing.unwrap_or(target);
-    crate::config::validate_flag_text(&dest, &body, &cfg.routes).map_err(|e| e.to_string())?;
-    std::fs::create_dir_all(&cfg.flags_dir)
-        .map_err(|e| format!("{}: {e}", cfg.flags_dir.display()))?;
-    let tmp = cfg
-        .flags_dir
-        .join(format!(".{route}.toml.tmp-{}", std::process::id()));
-    std::fs::write(&tmp, &body).map_err(|e| format!("{}: {e}", tmp.display()))?;
-    // Follow a symlinked flag (ConfigMap) to its real file? No: replace the link's target dir entry.
-    std::fs::rename(&tmp, &dest).map_err(|e| format!("{}: {e}", dest.display()))?;
-    Ok(format!(
-        "{route}: {} ({})",
-        body.lines().nth(1).unwrap_or("").trim(),
-        dest.display()
-    ))
 }

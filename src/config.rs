@@ -10,8 +10,10 @@ mod backend;
 pub mod cap;
 mod error;
 mod flagfile;
+mod flagset;
 mod raw;
 pub mod shadow;
+mod suggest;
 #[cfg(test)]
 mod tests;
 mod trusted;
@@ -22,6 +24,8 @@ use std::time::Duration;
 
 pub use backend::{NextBackend, RustBackend, Upstream};
 pub use error::ConfigError;
+pub use flagset::FlagProblem;
+pub use suggest::closest;
 pub use trusted::{Cidr, TrustedProxies};
 
 use crate::flags::Flag;
@@ -73,33 +77,48 @@ pub struct Config {
     pub caps: crate::cap::CapsConfig,
     /// Content hash of every file read, for change detection.
     pub content_hash: [u8; 32],
+    /// Hash of what this config applies (a rejected flag edit leaves it unchanged).
+    pub applied_hash: [u8; 32],
+    /// Flag files not applied when this config was built (each route keeps its
+    /// last good flag); the reloader tracks them from then on.
+    pub flag_problems: Vec<FlagProblem>,
     /// Hash of each file `[auth]` names (`None`: unreadable), to log which one changed.
     pub secret_files: Vec<(PathBuf, Option<[u8; 32]>)>,
 }
 
 impl Config {
-    /// Read and validate `routes.toml` and its flags directory.
+    /// Read and validate `routes.toml` and its flags directory; any bad flag
+    /// file is an error (`cutover check`).
     pub fn load(routes_file: &Path) -> Result<Config, ConfigError> {
-        let files = ConfigFiles::read(routes_file)?;
-        Config::from_files(&files)
+        let cfg = Config::load_lenient(routes_file)?;
+        match cfg.flag_problems.first() {
+            Some(p) => Err(p.error.clone()),
+            None => Ok(cfg),
+        }
     }
 
-    /// Validate already-read files (the reloader hashes before parsing).
-    pub fn from_files(files: &ConfigFiles) -> Result<Config, ConfigError> {
+    /// Read `routes.toml` (its errors are errors) and apply each flag file on
+    /// its own: bad ones are listed in `flag_problems` and their routes go to
+    /// next (`serve` at start, `cutover routes`).
+    pub fn load_lenient(routes_file: &Path) -> Result<Config, ConfigError> {
+        let files = ConfigFiles::read(routes_file)?;
+        Config::from_files(&files, None)
+    }
+
+    /// Validate already-read files (the reloader hashes before parsing). A bad
+    /// flag file keeps `previous`'s flag for its route and is listed in
+    /// `flag_problems`; every other file applies.
+    pub fn from_files(
+        files: &ConfigFiles,
+        previous: Option<&Config>,
+    ) -> Result<Config, ConfigError> {
         let raw = raw::parse_routes(&files.routes_path, &files.routes_text)?;
         let mut cfg = raw::build(&files.routes_path, &files.routes_text, raw)?;
-        let mut flags = BTreeMap::new();
-        for (path, text) in &files.flag_files {
-            let (id, flag) = flagfile::parse(path, text, &cfg.routes)?;
-            if flags.insert(id.clone(), flag).is_some() {
-                return Err(ConfigError::at(
-                    path,
-                    1,
-                    format!("a second flag file for route `{id}`: keep one file per route"),
-                ));
-            }
-        }
+        let (flags, problems) =
+            flagset::apply(&files.flag_files, &cfg.routes, previous.map(|p| &p.flags));
+        cfg.applied_hash = flagset::applied_hash(&files.routes_text, &files.secret_files, &flags);
         cfg.flags = flags;
+        cfg.flag_problems = problems;
         cfg.content_hash = files.hash;
         cfg.secret_files = files.secret_files.clone();
         Ok(cfg)
@@ -224,6 +243,6 @@ fn auth_gaps(route: &crate::route::Route, auth: &crate::auth::AuthConfig) -> Opt
 }
 
 /// Validate one flag file's text against a route table (used by `cutover flip`).
-pub fn validate_flag_text(path: &Path, text: &str, routes: &RouteTable) -> Result<(), ConfigError> {
-    flagfile::parse(path, text, routes).map(|_| ())
+pub fn parse_flag_text(path: &Path, text: &str, routes: &RouteTable) -> Result<Flag, ConfigError> {
+    flagfile::parse(path, text, routes).map(|(_, flag)| flag)
 }

@@ -13,12 +13,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check => cli::check(&cli.config),
         Command::Routes => cli::routes(&cli.config),
-        Command::Flip {
-            route,
-            backend,
-            percent,
-            sticky_by,
-        } => cli::flip(&cli.config, &route, &backend, percent, &sticky_by),
+        Command::Flip(args) => cli::flip(&cli.config, &args),
         Command::Serve { upgrade } => serve(&cli.config, upgrade),
         Command::Handlers { listen } => handlers(&listen),
         Command::Migrate => migrate(),
@@ -26,7 +21,9 @@ fn main() -> ExitCode {
 }
 
 fn serve(path: &std::path::Path, upgrade: bool) -> ExitCode {
-    let config = match Config::load(path) {
+    // A bad flag file does not stop the proxy: its route goes to next (it has
+    // no last good flag yet), the reloader logs it, and /-/config shows it.
+    let config = match Config::load_lenient(path) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");

@@ -20,6 +20,7 @@ pub const UPSTREAM_ERRORS_TOTAL: &str = "cutover_upstream_errors_total";
 pub const CONFIG_RELOADS_TOTAL: &str = "cutover_config_reloads_total";
 pub const CONFIG_GENERATION: &str = "cutover_config_generation";
 pub const CONFIG_LAST_SUCCESS: &str = "cutover_config_last_success_timestamp_seconds";
+pub const FLAG_FILE_VALID: &str = "cutover_flag_file_valid";
 pub const ROUTE_BACKEND: &str = "cutover_route_backend";
 pub const ROUTE_CANARY_PERCENT: &str = "cutover_route_canary_percent";
 pub const AUTH_TOTAL: &str = "cutover_auth_total";
@@ -50,6 +51,9 @@ pub struct Metrics {
     pub reloads: IntCounterVec,
     pub generation: IntGauge,
     pub last_success: Gauge,
+    /// `{route}`: 0 while the route's flag file is rejected (it keeps its last
+    /// good flag; a leftover file of a removed route: its name), else 1
+    pub flag_file_valid: IntGaugeVec,
     /// `{route, backend}`: 1 for the configured side(s)
     pub route_backend: IntGaugeVec,
     /// `{route}`: share of clients on rust, 0..=100
@@ -145,6 +149,11 @@ impl Metrics {
                 "Unix time of the last successful config load.",
             )
             .expect("static metric definition"),
+            flag_file_valid: gauge(
+                FLAG_FILE_VALID,
+                "0 while a route's flag file is rejected (the route keeps its last good flag), else 1.",
+                &["route"],
+            ),
             route_backend: IntGaugeVec::new(
                 Opts::new(
                     ROUTE_BACKEND,
@@ -244,13 +253,14 @@ impl Metrics {
 
     fn register_all(&self) {
         let r = &self.registry;
-        let all: [Box<dyn prometheus::core::Collector>; 23] = [
+        let all: [Box<dyn prometheus::core::Collector>; 24] = [
             Box::new(self.requests.clone()),
             Box::new(self.duration.clone()),
             Box::new(self.upstream_errors.clone()),
             Box::new(self.reloads.clone()),
             Box::new(self.generation.clone()),
             Box::new(self.last_success.clone()),
+            Box::new(self.flag_file_valid.clone()),
             Box::new(self.route_backend.clone()),
             Box::new(self.canary_percent.clone()),
             Box::new(self.auth.clone()),

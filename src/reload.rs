@@ -4,12 +4,21 @@
 //! `flags/*.toml` and every file `[auth]` names (secrets, PEM keys, JWKS files);
 //! when the content changed it parses and validates all of it and swaps the
 //! snapshot with `arc-swap` (the authenticator, its keys and its token cache are
-//! part of the snapshot, so a rotated secret takes effect on the next request). A bad edit keeps the last good
-//! snapshot, logs `file:line: fix` and counts one failure per bad content.
+//! part of the snapshot, so a rotated secret takes effect on the next request).
+//! A bad `routes.toml` (or secret) keeps the whole last good snapshot. Flag
+//! files are applied per file: a bad one keeps *its* route's last good flag
+//! while every other file applies, so a typo in route A's file never blocks a
+//! flip or rollback of route B. Either way the log says `file:line: fix`, one
+//! failure is counted per bad content, and the bad flag files are listed in
+//! [`FlagReport`] (`/-/config`, `/-/ready`, `cutover_flag_file_valid`).
 //! Requests hold the `Arc` they started with, so in-flight work (and open
 //! WebSockets/SSE) finish on the snapshot and backend they began with.
 
+mod flag_report;
 pub mod jwks;
+
+use flag_report::unix_now;
+pub use flag_report::{BadFlagFile, FlagReport};
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -20,7 +29,7 @@ use async_trait::async_trait;
 use pingora::server::ShutdownWatch;
 use pingora::services::background::BackgroundService;
 
-use crate::config::{Config, ConfigError, ConfigFiles};
+use crate::config::{Config, ConfigError, ConfigFiles, FlagProblem};
 use crate::metrics::Metrics;
 
 /// One loaded config and its generation (1 = as started).
@@ -30,19 +39,28 @@ pub struct Snapshot {
     pub config: Config,
 }
 
-/// The current snapshot, shared by every request.
+/// The current snapshot, shared by every request, and the flag files that
+/// are not applied (kept beside it: a rejected edit is not a new generation).
 pub struct Live {
     current: ArcSwap<Snapshot>,
+    flag_report: ArcSwap<FlagReport>,
 }
 
 impl Live {
     pub fn new(config: Config) -> Live {
+        let report = FlagReport::default().next(&config.flag_problems, unix_now());
         Live {
             current: ArcSwap::from_pointee(Snapshot {
                 generation: 1,
                 config,
             }),
+            flag_report: ArcSwap::from_pointee(report),
         }
+    }
+
+    /// The flag files not applied right now.
+    pub fn flag_report(&self) -> Arc<FlagReport> {
+        self.flag_report.load_full()
     }
 
     /// The snapshot for one request (load once, use throughout).
@@ -72,8 +90,9 @@ pub struct Reloader {
     routes_path: PathBuf,
     live: Arc<Live>,
     metrics: Arc<Metrics>,
-    /// Hash of the last content that failed, so a bad file counts once.
-    last_bad: Mutex<Option<[u8; 32]>>,
+    /// Hash of the files last validated (good or bad), so each content is
+    /// validated, logged and counted once.
+    seen: Mutex<[u8; 32]>,
     /// Called with every snapshot installed (and the first one).
     hooks: Vec<SnapshotHook>,
     /// Long-lived JWKS refreshers, handed to each new authenticator before its swap.
@@ -85,14 +104,18 @@ pub type SnapshotHook = Arc<dyn Fn(&Snapshot) + Send + Sync>;
 
 impl Reloader {
     pub fn new(routes_path: &Path, live: Arc<Live>, metrics: Arc<Metrics>) -> Reloader {
+        let seen = live.load().config.content_hash;
         let r = Reloader {
             routes_path: routes_path.to_path_buf(),
             live,
             metrics,
-            last_bad: Mutex::new(None),
+            seen: Mutex::new(seen),
             hooks: Vec::new(),
             jwks: None,
         };
+        for bad in &r.live.flag_report().bad {
+            log_bad_flag(&bad.problem, &r.live.load().config);
+        }
         r.publish(&r.live.load());
         r
     }
@@ -115,57 +138,109 @@ impl Reloader {
     pub fn check(&self) -> Outcome {
         let files = match ConfigFiles::read(&self.routes_path) {
             Ok(f) => f,
-            Err(e) => return self.reject(None, e),
+            Err(e) => {
+                // Unreadable routes.toml or flags dir: counted and logged once per error.
+                use sha2::Digest;
+                let hash: [u8; 32] = sha2::Sha256::digest(e.to_string().as_bytes()).into();
+                if self.seen.lock().is_ok_and(|s| *s == hash) {
+                    return Outcome::Unchanged;
+                }
+                return self.reject(hash, e);
+            }
         };
         let current = self.live.load();
-        if files.hash == current.config.content_hash {
-            return Outcome::Unchanged;
-        }
-        if self.last_bad.lock().is_ok_and(|b| *b == Some(files.hash)) {
+        if self.seen.lock().is_ok_and(|s| *s == files.hash) {
             return Outcome::Unchanged;
         }
         for path in changed_secret_files(&current.config.secret_files, &files.secret_files) {
             // The path only: never the value (nor its hash).
             tracing::info!(file = %path.display(), "secret file changed; validating");
         }
-        match Config::from_files(&files) {
-            Err(e) => self.reject(Some(files.hash), e),
-            Ok(cfg) => {
-                if cfg.process != current.config.process {
-                    tracing::warn!(
-                        "server settings changed (listen, admin_listen, threads, grace periods, \
-                         keepalive_pool, upgrade_sock, pid_file): these need a restart or a \
-                         graceful upgrade; the running values stay in force"
-                    );
-                }
-                log_changes(&current.config, &cfg);
-                if let Some(sources) = &self.jwks {
-                    sources.adopt(&cfg.authenticator);
-                }
-                let snap = self.live.swap(cfg);
-                if let Ok(mut b) = self.last_bad.lock() {
-                    *b = None;
-                }
-                self.metrics.reloads.with_label_values(&["success"]).inc();
-                self.publish(&snap);
-                tracing::info!(generation = snap.generation, "config reloaded");
-                Outcome::Applied {
-                    generation: snap.generation,
-                }
-            }
+        let cfg = match Config::from_files(&files, Some(&current.config)) {
+            Err(e) => return self.reject(files.hash, e),
+            Ok(cfg) => cfg,
+        };
+        if let Ok(mut s) = self.seen.lock() {
+            *s = files.hash;
+        }
+        let rejected = self.report_flags(&cfg);
+        if cfg.applied_hash == current.config.applied_hash {
+            // Only rejected (or reverted-to-the-same) flag edits: nothing to swap.
+            self.publish_flag_files(&current.config);
+            return match rejected {
+                Some(e) => Outcome::Rejected(e),
+                None => Outcome::Unchanged,
+            };
+        }
+        if cfg.process != current.config.process {
+            tracing::warn!(
+                "server settings changed (listen, admin_listen, threads, grace periods, \
+                 keepalive_pool, upgrade_sock, pid_file): these need a restart or a \
+                 graceful upgrade; the running values stay in force"
+            );
+        }
+        log_changes(&current.config, &cfg);
+        if let Some(sources) = &self.jwks {
+            sources.adopt(&cfg.authenticator);
+        }
+        let snap = self.live.swap(cfg);
+        self.metrics.reloads.with_label_values(&["success"]).inc();
+        self.publish(&snap);
+        tracing::info!(generation = snap.generation, "config reloaded");
+        Outcome::Applied {
+            generation: snap.generation,
         }
     }
 
-    fn reject(&self, hash: Option<[u8; 32]>, e: ConfigError) -> Outcome {
-        if let Ok(mut b) = self.last_bad.lock() {
-            if hash.is_some() && *b == hash {
-                return Outcome::Unchanged;
+    /// Record the flag files `cfg` could not apply; log and count the new
+    /// ones (once per bad content), and log the ones fixed since.
+    fn report_flags(&self, cfg: &Config) -> Option<ConfigError> {
+        let old = self.live.flag_report();
+        let new = old.next(&cfg.flag_problems, unix_now());
+        let mut first_new = None;
+        for bad in &new.bad {
+            if !old.bad.iter().any(|b| b.problem == bad.problem) {
+                log_bad_flag(&bad.problem, cfg);
+                first_new.get_or_insert_with(|| bad.problem.error.clone());
             }
-            *b = hash;
+        }
+        for gone in &old.bad {
+            if !new
+                .bad
+                .iter()
+                .any(|b| b.problem.error.file == gone.problem.error.file)
+            {
+                tracing::info!(file = %gone.problem.error.file.display(), route = %gone.problem.route, "flag file valid again (or removed)");
+            }
+        }
+        if first_new.is_some() {
+            self.metrics.reloads.with_label_values(&["failure"]).inc();
+        }
+        self.live.flag_report.store(Arc::new(new));
+        first_new
+    }
+
+    fn reject(&self, hash: [u8; 32], e: ConfigError) -> Outcome {
+        if let Ok(mut s) = self.seen.lock() {
+            *s = hash;
         }
         self.metrics.reloads.with_label_values(&["failure"]).inc();
         tracing::error!(error = %e, "config rejected; keeping the last good config");
         Outcome::Rejected(e)
+    }
+
+    /// `cutover_flag_file_valid{route}`: 1 for every route whose flag file (if
+    /// any) is in force, 0 for a bad file (a leftover file: its name).
+    fn publish_flag_files(&self, cfg: &Config) {
+        let report = self.live.flag_report();
+        let m = &self.metrics.flag_file_valid;
+        m.reset();
+        for route in cfg.routes.iter() {
+            m.with_label_values(&[route.id.as_str()]).set(1);
+        }
+        for bad in &report.bad {
+            m.with_label_values(&[bad.problem.route.as_str()]).set(0);
+        }
     }
 
     /// Export the snapshot's gauges.
@@ -173,6 +248,7 @@ impl Reloader {
         for hook in &self.hooks {
             hook(snap);
         }
+        self.publish_flag_files(&snap.config);
         let m = &self.metrics;
         m.generation.set(snap.generation as i64);
         let now = SystemTime::now()
@@ -218,6 +294,27 @@ fn changed_secret_files<'a>(
     new.iter()
         .filter(|(path, hash)| !old.iter().any(|(p, h)| p == path && h == hash))
         .map(|(path, _)| path)
+}
+
+/// One log line per bad flag file: where, the fix, and what the route keeps.
+fn log_bad_flag(p: &FlagProblem, cfg: &Config) {
+    if p.orphan {
+        tracing::warn!(
+            error = %p.error,
+            "flag file ignored: it names no route of routes.toml (a removed route's leftover?): delete it or add the route; every other flag still applies"
+        );
+        return;
+    }
+    let keeps = crate::route::RouteId::parse(&p.route)
+        .ok()
+        .and_then(|id| cfg.flag(&id).map(|f| f.describe()))
+        .unwrap_or_else(|| "next (no good flag yet)".to_string());
+    tracing::error!(
+        route = %p.route,
+        error = %p.error,
+        keeps = %keeps,
+        "flag file rejected; this route keeps its last good flag, every other flag still applies"
+    );
 }
 
 fn log_changes(old: &Config, new: &Config) {

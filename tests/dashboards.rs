@@ -12,13 +12,14 @@ use std::collections::BTreeSet;
 use std::process::Command;
 
 /// The metrics cutover exports (issue 2 and issue 6); `src/metrics.rs` holds each.
-const DOCUMENTED: [&str; 21] = [
+const DOCUMENTED: [&str; 22] = [
     "cutover_requests_total",
     "cutover_request_duration_seconds",
     "cutover_upstream_errors_total",
     "cutover_config_reloads_total",
     "cutover_config_generation",
     "cutover_config_last_success_timestamp_seconds",
+    "cutover_flag_file_valid",
     "cutover_route_backend",
     "cutover_route_canary_percent",
     "cutover_auth_total",

@@ -227,19 +227,18 @@ async fn rust_handlers_answer_exactly_like_the_legacy_next_app() {
         ("cancel", 200),
         ("visitor send", 201),
         ("visitor send retry", 200),
-        ("auth presence", 200),
-        ("auth sign-in json", 200),
         ("shadow send", 201),
         ("cache clear admin", 204),
-        ("auth visitor conversation", 200),
         // Issue 14: same tenant, same `sub`, other issuer: not the owner.
         ("auth partner visitor conversation", 403),
         ("partner visitor widget conversation", 404),
         ("partner visitor send to widget conversation", 404),
     ];
-    for (label, status) in expected {
-        let got = rust_out.iter().find(|o| o.0 == label).map(|o| o.1);
-        assert_eq!(got, Some(status), "case {label:?}");
+    for &(label, status) in expected.iter().chain(cases::AUTH_EXPECTED) {
+        for (side, out) in [("rust", &rust_out), ("next", &next_out)] {
+            let got = out.iter().find(|o| o.0 == label).map(|o| o.1);
+            assert_eq!(got, Some(status), "{side}: case {label:?}");
+        }
     }
     let mut diffs = Vec::new();
     for (r, n) in rust_out.iter().zip(&next_out) {

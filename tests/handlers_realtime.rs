@@ -1,6 +1,7 @@
-//! Realtime routes through the router (`oneshot`, fresh database per test):
-//! config + cache, channel authorization rules (one test per forbidden case),
-//! presence and user sign-in signatures.
+//! Realtime routes through the router (`oneshot`, fresh database per test),
+//! in the legacy contract: the config envelope (+ cache, disabled, 500), the
+//! auth rule table (each legacy rule and each stricter one, with the legacy
+//! status and `{error}` body), presence `channel_data` and user sign-in.
 
 #[path = "support/harness.rs"]
 mod harness;
@@ -12,31 +13,80 @@ use cutover::identity::Identity;
 use harness::{APP_KEY, APP_SECRET, App, user, visitor, visitor_of};
 use serde_json::{Value, json};
 
-async fn authorize(app: &App, who: Identity, channel: &str) -> (StatusCode, Value) {
-    let form = format!("socket_id=123.456&channel_name={channel}");
+enum Encoding {
+    Form,
+    Json,
+}
+
+async fn authorize_as(
+    app: &App,
+    who: Option<Identity>,
+    channel: &str,
+    kind: Encoding,
+) -> (StatusCode, Value) {
+    let (ctype, body) = match kind {
+        Encoding::Form => (
+            "application/x-www-form-urlencoded",
+            format!("socket_id=123.456&channel_name={channel}"),
+        ),
+        Encoding::Json => (
+            "application/json",
+            json!({"socket_id": "123.456", "channel_name": channel}).to_string(),
+        ),
+    };
     let mut req = Request::post("/api/chat/realtime/auth")
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(Body::from(form))
+        .header("content-type", ctype)
+        .body(Body::from(body))
         .unwrap();
-    req.extensions_mut().insert(who);
+    if let Some(who) = who {
+        req.extensions_mut().insert(who);
+    }
     app.send(req).await
 }
 
-fn forbidden() -> Value {
-    json!({"error": "forbidden", "reason": "channel_forbidden"})
+async fn authorize(app: &App, who: Identity, channel: &str) -> (StatusCode, Value) {
+    authorize_as(app, Some(who), channel, Encoding::Form).await
+}
+
+fn error(status: StatusCode, message: &str) -> (StatusCode, Value) {
+    (status, json!({ "error": message }))
+}
+
+fn forbidden() -> (StatusCode, Value) {
+    error(StatusCode::FORBIDDEN, "Forbidden channel")
 }
 
 #[tokio::test]
-async fn config_comes_from_the_system_config_table() {
+async fn config_answers_the_legacy_envelope_for_a_session_and_a_chat_token() {
     let app = App::new().await;
-    let (status, body) = app
+    for who in [user("u1"), visitor("v1", "t1")] {
+        let (status, body) = app
+            .call("GET", "/api/chat/realtime/config", Some(who), None)
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            body,
+            json!({"success": true, "config": {"key": "app-key", "host": "soketi.local", "port": 6001,
+                   "useTLS": false, "appId": "app-1", "cluster": "mt1"}})
+        );
+    }
+}
+
+#[tokio::test]
+async fn config_host_is_trimmed_and_cluster_is_always_mt1() {
+    let app = App::new().await;
+    sqlx::query(
+        r#"UPDATE "SystemConfig" SET "value" = '{"key":"k","host":" h.example ","port":443,"useTLS":true,"cluster":"eu"}'"#,
+    )
+    .execute(&app.db.pool)
+    .await
+    .unwrap();
+    let (_, body) = app
         .call("GET", "/api/chat/realtime/config", Some(user("u1")), None)
         .await;
-    assert_eq!(status, StatusCode::OK);
     assert_eq!(
-        body,
-        json!({"key": "app-key", "host": "soketi.local", "port": 6001, "useTLS": false, "cluster": "mt1",
-               "authEndpoint": "/api/chat/realtime/auth", "userAuthEndpoint": "/api/chat/realtime/auth"})
+        body["config"],
+        json!({"key": "k", "host": "h.example", "port": 443, "useTLS": true, "appId": "app-1", "cluster": "mt1"})
     );
 }
 
@@ -54,7 +104,7 @@ async fn config_is_cached_until_an_admin_clears_it() {
     let (_, cached) = app
         .call("GET", "/api/chat/realtime/config", Some(user("u1")), None)
         .await;
-    assert_eq!(cached["host"], "soketi.local");
+    assert_eq!(cached["config"]["host"], "soketi.local");
 
     let (status, body) = app
         .call(
@@ -83,11 +133,11 @@ async fn config_is_cached_until_an_admin_clears_it() {
     let (_, fresh) = app
         .call("GET", "/api/chat/realtime/config", Some(user("u1")), None)
         .await;
-    assert_eq!(fresh["host"], "new.host");
+    assert_eq!(fresh["config"]["host"], "new.host");
 }
 
 #[tokio::test]
-async fn missing_realtime_row_is_503() {
+async fn missing_realtime_row_answers_the_disabled_shape_and_auth_503() {
     let app = App::new().await;
     sqlx::query(r#"DELETE FROM "SystemConfig""#)
         .execute(&app.db.pool)
@@ -96,15 +146,47 @@ async fn missing_realtime_row_is_503() {
     let (status, body) = app
         .call("GET", "/api/chat/realtime/config", Some(user("u1")), None)
         .await;
-    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(status, StatusCode::OK);
     assert_eq!(
         body,
-        json!({"error": "unavailable", "reason": "realtime_not_configured"})
+        json!({"success": false, "hasConfig": false,
+               "message": "Realtime features are disabled. Configure the realtime settings to enable them.",
+               "config": null})
+    );
+    assert_eq!(
+        authorize(&app, user("u1"), "presence-tenant.t1.online").await,
+        error(StatusCode::SERVICE_UNAVAILABLE, "Realtime not configured")
+    );
+    // The rules still come first: a forbidden channel stays 403.
+    assert_eq!(
+        authorize(&app, user("u1"), "presence-tenant.t2.online").await,
+        forbidden()
     );
 }
 
 #[tokio::test]
-async fn request_without_identity_is_401() {
+async fn config_database_failure_is_the_legacy_500_shape() {
+    let app = App::new().await;
+    sqlx::query(r#"ALTER TABLE "SystemConfig" RENAME TO "SystemConfigGone""#)
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    let (status, body) = app
+        .call("GET", "/api/chat/realtime/config", Some(user("u1")), None)
+        .await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(
+        body,
+        json!({"success": false, "message": "Failed to fetch realtime configuration", "config": null})
+    );
+    assert_eq!(
+        authorize(&app, user("u1"), "presence-tenant.t1.online").await,
+        error(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error")
+    );
+}
+
+#[tokio::test]
+async fn config_without_identity_is_401() {
     let app = App::new().await;
     let (status, body) = app
         .call("GET", "/api/chat/realtime/config", None, None)
@@ -116,38 +198,88 @@ async fn request_without_identity_is_401() {
     );
 }
 
+/// (label, identity, channel, expected error; `None` = 200).
+type Rule = (
+    &'static str,
+    Option<Identity>,
+    &'static str,
+    Option<(StatusCode, &'static str)>,
+);
+
+/// The rule table (the same rows run against the Next app in
+/// `tests/support/cases.rs`): (identity, channel, body) → (status, error).
+/// `None` = 200.
 #[tokio::test]
-async fn user_may_join_their_own_user_channel() {
+async fn auth_rule_table_answers_the_legacy_statuses_and_bodies() {
     let app = App::new().await;
-    let (status, body) = authorize(&app, user("u1"), "private-user-u1").await;
+    let u = |id: &str| Some(user(id));
+    let v = |id: &str, t: &str| Some(visitor(id, t));
+    let unauthorized = Some((StatusCode::UNAUTHORIZED, "Unauthorized"));
+    let forbidden = Some((StatusCode::FORBIDDEN, "Forbidden channel"));
+    #[rustfmt::skip]
+    let table: Vec<Rule> = vec![
+        // legacy: presence-tenant.T.* and private-tenant.T.* for a member of T
+        ("online of own tenant", u("u1"), "presence-tenant.t1.online", None),
+        ("tenant notifications", u("u1"), "private-tenant.t1.notifications", None),
+        ("online of other tenant", u("u1"), "presence-tenant.t2.online", forbidden),
+        ("notifications of other tenant", u("u4"), "private-tenant.t1.notifications", forbidden),
+        // fix: a thread channel only for a participant of a thread with that key
+        ("own 1:1 thread", u("u1"), "presence-tenant.t1.thread.u1--u2", None),
+        ("other's thread, same tenant", u("u1"), "presence-tenant.t1.thread.u2--u3", forbidden),
+        ("unknown thread key", u("u1"), "presence-tenant.t1.thread.u1--u9", forbidden),
+        ("own thread under other tenant", u("u4"), "presence-tenant.t1.thread.u1--u2", forbidden),
+        // fix: own scheduled channel only (legacy allowed none)
+        ("own scheduled", u("u1"), "private-scheduled.t1.u1", None),
+        ("other's scheduled", u("u1"), "private-scheduled.t1.u2", forbidden),
+        // outside the scheme: old names, unknown prefixes
+        ("old thread name", u("u1"), "private-thread-th1", forbidden),
+        ("old presence name", u("u1"), "presence-tenant-t1", forbidden),
+        ("old user channel", u("u1"), "private-user-u1", forbidden),
+        ("encrypted", u("u1"), "private-encrypted-user-u1", forbidden),
+        ("bad characters", u("u1"), "presence-tenant.t1.online%20x", forbidden),
+        // 401 only without a user and a tenant
+        ("no identity", None, "presence-tenant.t1.online", unauthorized),
+        ("user without a tenant", u("u9"), "presence-tenant.t1.online", unauthorized),
+        // chat tokens: only their own conversation (issuer-bound), never a tenant channel
+        ("visitor own conversation", v("v1", "t1"), "private-chatbot-c1", None),
+        ("visitor other conversation", v("v1", "t1"), "private-chatbot-c2", forbidden),
+        ("partner visitor, widget conversation", Some(visitor_of("partner", "v1", "t1")), "private-chatbot-c1", forbidden),
+        ("visitor of other tenant", v("v1", "t2"), "private-chatbot-c1", forbidden),
+        ("visitor tenant online", v("v1", "t1"), "presence-tenant.t1.online", forbidden),
+        ("visitor thread", v("v1", "t1"), "presence-tenant.t1.thread.u1--u2", forbidden),
+        ("user on a chatbot channel", u("v1"), "private-chatbot-c1", unauthorized),
+        ("member on a chatbot channel", u("u1"), "private-chatbot-c1", forbidden),
+    ];
+    for (label, who, channel, want) in table {
+        for kind in [Encoding::Form, Encoding::Json] {
+            let (status, body) = authorize_as(&app, who.clone(), channel, kind).await;
+            match want {
+                None => assert_eq!(status, StatusCode::OK, "{label}: {body}"),
+                Some((s, m)) => assert_eq!((status, body), error(s, m), "{label}"),
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn private_channel_is_signed_without_channel_data() {
+    let app = App::new().await;
+    let (status, body) = authorize(&app, user("u1"), "private-tenant.t1.notifications").await;
     assert_eq!(status, StatusCode::OK);
-    let sig = sign(APP_SECRET, "123.456:private-user-u1");
+    let sig = sign(APP_SECRET, "123.456:private-tenant.t1.notifications");
     assert_eq!(body, json!({"auth": format!("{APP_KEY}:{sig}")}));
 }
 
 #[tokio::test]
-async fn participant_may_join_the_thread_channel() {
+async fn presence_channel_data_is_the_user_id_and_email() {
     let app = App::new().await;
-    let (status, _) = authorize(&app, user("u1"), "private-thread-th1").await;
+    let channel = "presence-tenant.t1.thread.u1--u2";
+    let (status, body) = authorize(&app, user("u1"), channel).await;
     assert_eq!(status, StatusCode::OK);
-}
-
-#[tokio::test]
-async fn member_joins_tenant_presence_with_signed_channel_data() {
-    let app = App::new().await;
-    let (status, body) = authorize(&app, user("u1"), "presence-tenant-t1").await;
-    assert_eq!(status, StatusCode::OK);
-    let data = r#"{"user_id":"u1","user_info":{"name":"Alice"}}"#;
+    let data = r#"{"user_id":"u1","user_info":{"email":"alice@example.com"}}"#;
     assert_eq!(body["channel_data"], data);
-    let sig = sign(APP_SECRET, &format!("123.456:presence-tenant-t1:{data}"));
+    let sig = sign(APP_SECRET, &format!("123.456:{channel}:{data}"));
     assert_eq!(body["auth"], format!("{APP_KEY}:{sig}"));
-}
-
-#[tokio::test]
-async fn visitor_may_join_their_own_conversation() {
-    let app = App::new().await;
-    let (status, _) = authorize(&app, visitor("v1", "t1"), "private-chatbot-c1").await;
-    assert_eq!(status, StatusCode::OK);
 }
 
 #[tokio::test]
@@ -160,7 +292,7 @@ async fn user_sign_in_signs_user_data() {
     req.extensions_mut().insert(user("u2"));
     let (status, body) = app.send(req).await;
     assert_eq!(status, StatusCode::OK);
-    let data = r#"{"id":"u2","user_info":{"name":"Bob"}}"#;
+    let data = r#"{"id":"u2","user_info":{"email":"bob@example.com"}}"#;
     assert_eq!(body["user_data"], data);
     assert_eq!(
         body["auth"],
@@ -173,6 +305,7 @@ async fn user_sign_in_signs_user_data() {
 
 /// The attack: a chatbot visitor whose `sub` is a user id (`u2`) asks to
 /// sign in; signing `user_data` would let it receive `sendToUser("u2")`.
+/// Answered 403 (never 401: the legacy client logs out on a 401).
 #[tokio::test]
 async fn visitor_named_like_a_user_cannot_sign_in_as_that_user() {
     let app = App::new().await;
@@ -181,142 +314,57 @@ async fn visitor_named_like_a_user_cannot_sign_in_as_that_user() {
         .body(Body::from(r#"{"socket_id":"1.2"}"#))
         .unwrap();
     req.extensions_mut().insert(visitor("u2", "t1"));
-    let (status, body) = app.send(req).await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
-    assert_eq!(body, forbidden());
+    assert_eq!(app.send(req).await, forbidden());
 }
 
 #[tokio::test]
-async fn another_users_channel_is_forbidden() {
+async fn bad_payloads_are_400_invalid_auth_payload() {
     let app = App::new().await;
-    assert_eq!(
-        authorize(&app, user("u1"), "private-user-u2").await,
-        (StatusCode::FORBIDDEN, forbidden())
-    );
-}
-
-#[tokio::test]
-async fn thread_channel_of_a_non_participant_is_forbidden() {
-    let app = App::new().await;
-    assert_eq!(
-        authorize(&app, user("u1"), "private-thread-th2").await,
-        (StatusCode::FORBIDDEN, forbidden())
-    );
-}
-
-#[tokio::test]
-async fn unknown_thread_channel_is_forbidden() {
-    let app = App::new().await;
-    assert_eq!(
-        authorize(&app, user("u1"), "private-thread-nope").await,
-        (StatusCode::FORBIDDEN, forbidden())
-    );
-}
-
-#[tokio::test]
-async fn presence_channel_of_another_tenant_is_forbidden() {
-    let app = App::new().await;
-    assert_eq!(
-        authorize(&app, user("u1"), "presence-tenant-t2").await,
-        (StatusCode::FORBIDDEN, forbidden())
-    );
-}
-
-#[tokio::test]
-async fn visitor_cannot_join_another_visitors_conversation() {
-    let app = App::new().await;
-    assert_eq!(
-        authorize(&app, visitor("v1", "t1"), "private-chatbot-c2").await,
-        (StatusCode::FORBIDDEN, forbidden())
-    );
-}
-
-/// The attack (issue 14, finding 1): a partner issuer, allowed tenant t1,
-/// vouches for a visitor with the same `sub` as the widget's visitor v1 who
-/// owns c1. Same tenant, same visitor id, other issuer: no Pusher auth.
-#[tokio::test]
-async fn partner_issuers_visitor_cannot_join_the_widget_visitors_conversation() {
-    let app = App::new().await;
-    assert_eq!(
-        authorize(
-            &app,
-            visitor_of("partner", "v1", "t1"),
-            "private-chatbot-c1"
-        )
-        .await,
-        (StatusCode::FORBIDDEN, forbidden())
-    );
-    let (status, _) = authorize(&app, visitor("v1", "t1"), "private-chatbot-c1").await;
-    assert_eq!(status, StatusCode::OK);
-}
-
-#[tokio::test]
-async fn visitor_of_another_tenant_cannot_join_a_conversation() {
-    let app = App::new().await;
-    assert_eq!(
-        authorize(&app, visitor("v1", "t2"), "private-chatbot-c1").await,
-        (StatusCode::FORBIDDEN, forbidden())
-    );
-}
-
-#[tokio::test]
-async fn visitor_cannot_join_a_user_channel() {
-    let app = App::new().await;
-    assert_eq!(
-        authorize(&app, visitor("u1", "t1"), "private-user-u1").await,
-        (StatusCode::FORBIDDEN, forbidden())
-    );
-}
-
-#[tokio::test]
-async fn signed_in_user_cannot_join_a_chatbot_conversation() {
-    let app = App::new().await;
-    assert_eq!(
-        authorize(&app, user("v1"), "private-chatbot-c1").await,
-        (StatusCode::FORBIDDEN, forbidden())
-    );
-}
-
-#[tokio::test]
-async fn channel_outside_the_app_scheme_is_forbidden() {
-    let app = App::new().await;
-    assert_eq!(
-        authorize(&app, user("u1"), "private-encrypted-user-u1").await,
-        (StatusCode::FORBIDDEN, forbidden())
-    );
-}
-
-#[tokio::test]
-async fn malformed_socket_id_is_400() {
-    let app = App::new().await;
-    let mut req = Request::post("/api/chat/realtime/auth")
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(Body::from("socket_id=abc&channel_name=private-user-u1"))
-        .unwrap();
-    req.extensions_mut().insert(user("u1"));
-    assert_eq!(
-        app.send(req).await,
+    for (ctype, body) in [
         (
-            StatusCode::BAD_REQUEST,
-            json!({"error": "validation_failed", "reason": "invalid_socket_id"})
-        )
-    );
+            "application/x-www-form-urlencoded",
+            "socket_id=abc&channel_name=presence-tenant.t1.online",
+        ),
+        (
+            "application/x-www-form-urlencoded",
+            "channel_name=presence-tenant.t1.online",
+        ),
+        (
+            "application/json",
+            r#"{"channel_name":"presence-tenant.t1.online"}"#,
+        ),
+        ("application/json", r#"["1.2"]"#),
+        ("application/json", "{nope"),
+        ("application/json", r#"{"socket_id":1.2}"#),
+    ] {
+        let mut req = Request::post("/api/chat/realtime/auth")
+            .header("content-type", ctype)
+            .body(Body::from(body))
+            .unwrap();
+        req.extensions_mut().insert(user("u1"));
+        assert_eq!(
+            app.send(req).await,
+            error(StatusCode::BAD_REQUEST, "Invalid auth payload"),
+            "{body}"
+        );
+    }
 }
 
 #[tokio::test]
 async fn pusher_auth_failure_answered_with_200_is_an_error() {
     use cutover::handlers::pusher::PusherError;
     let app = App::new().await;
+    let channel = "private-tenant.t1.notifications";
     app.state
         .pusher
-        .trigger("private-user-u1", "ping", &json!({}))
+        .trigger(channel, "ping", &json!({}))
         .await
         .expect("accepted");
     *app.recorder.reject.lock().unwrap() = true;
     let err = app
         .state
         .pusher
-        .trigger("private-user-u1", "ping", &json!({}))
+        .trigger(channel, "ping", &json!({}))
         .await
         .unwrap_err();
     assert!(matches!(err, PusherError::Rejected { code: 401 }), "{err}");

@@ -98,7 +98,7 @@ async fn unparsable_send_at_is_400() {
 #[tokio::test]
 async fn dispatcher_sends_only_due_messages_and_broadcasts_them() {
     let app = App::new().await;
-    schedule(&app, "u1", "due", "2026-01-01T00:00:00Z").await;
+    let (_, due) = schedule(&app, "u1", "due", "2026-01-01T00:00:00Z").await;
     schedule(&app, "u1", "future", "2026-06-01T00:00:00Z").await;
     let now = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
     assert_eq!(
@@ -114,13 +114,38 @@ async fn dispatcher_sends_only_due_messages_and_broadcasts_them() {
         0
     );
     let events = app.recorder.events();
-    assert_eq!(events.len(), 1);
-    assert_eq!(events[0].data["message"]["body"], "due");
+    assert_eq!(events.len(), 2);
+    assert_eq!(
+        (events[0].channel.as_str(), events[0].name.as_str()),
+        ("presence-tenant.t1.thread.u1--u2", "tenant-user-message")
+    );
+    assert_eq!(events[0].data["content"], "due");
+    let message_id = events[0].data["id"].clone();
+    let (_, page) = app
+        .call(
+            "GET",
+            "/api/chat/user-threads/th1/messages",
+            Some(user("u1")),
+            None,
+        )
+        .await;
+    assert_eq!(page["messages"][0]["id"], message_id);
     assert!(
-        events[0].data["message"]["clientMessageId"]
+        page["messages"][0]["clientMessageId"]
             .as_str()
             .unwrap()
             .starts_with("scheduled:")
+    );
+    let id = &due["scheduledMessage"]["id"];
+    assert_eq!(
+        (events[1].channel.as_str(), events[1].name.as_str()),
+        ("private-scheduled.t1.u1", "scheduled-message-update")
+    );
+    assert_eq!(
+        events[1].data,
+        json!({"scheduledMessageId": id, "contactId": "u2", "contactKey": "u1--u2", "id": id,
+               "scheduledAt": "2026-01-01T00:00:00.000Z", "status": "sent",
+               "sentAt": events[0].data["createdAt"], "content": "due", "targetType": "user-thread"})
     );
 }
 
@@ -154,6 +179,7 @@ async fn two_dispatchers_send_each_due_message_exactly_once() {
             .await,
         120
     );
-    assert_eq!(app.recorder.events().len(), 120);
+    // Each sent once: one message and one scheduled update per row.
+    assert_eq!(app.recorder.events().len(), 240);
     other_process.close().await;
 }

@@ -43,17 +43,29 @@ async fn send_creates_the_message_and_broadcasts_it() {
     assert_eq!(events.len(), 1);
     assert_eq!(
         (events[0].channel.as_str(), events[0].name.as_str()),
-        ("private-thread-th1", "message.created")
+        ("presence-tenant.t1.thread.u1--u2", "tenant-user-message")
     );
     assert_eq!(
         events[0].data,
-        json!({"tenantId": "t1", "threadId": "th1", "message": message})
+        json!({"id": message["id"], "tenantId": "t1", "threadKey": "u1--u2", "senderId": "u1",
+               "recipientId": "u2", "content": "hello", "createdAt": message["createdAt"]})
     );
-    assert!(
-        events[0]
-            .raw_data
-            .starts_with(r#"{"tenantId":"t1","threadId":"th1","message":{"id":"#)
-    );
+    assert!(events[0].raw_data.starts_with(r#"{"id":""#));
+}
+
+#[tokio::test]
+async fn group_thread_events_use_the_group_key_and_no_recipient() {
+    let app = App::new().await;
+    sqlx::query(r#"INSERT INTO "ThreadParticipant" ("threadId", "userId") VALUES ('th2', 'u1')"#)
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    let (status, _) = send(&app, "u1", "th2", "all of us", "g1").await;
+    assert_eq!(status, StatusCode::CREATED);
+    let events = app.recorder.events();
+    assert_eq!(events[0].channel, "presence-tenant.t1.thread.group-th2");
+    assert_eq!(events[0].data["threadKey"], "group-th2");
+    assert_eq!(events[0].data["recipientId"], serde_json::Value::Null);
 }
 
 #[tokio::test]
@@ -221,11 +233,32 @@ async fn thread_list_shows_last_message_and_unread_count() {
         .recorder
         .events()
         .into_iter()
-        .find(|e| e.name == "receipt")
+        .find(|e| e.name == "tenant-user-message-read")
         .unwrap();
+    assert_eq!(receipt_event.channel, "presence-tenant.t1.thread.u1--u2");
     assert_eq!(
         receipt_event.data,
-        json!({"threadId": "th1", "type": "read", "receipt": r["receipt"]})
+        json!({"tenantId": "t1", "threadKey": "u1--u2", "readerId": "u2",
+               "messageIds": [first_id], "readAt": r["receipt"]["readAt"]})
+    );
+    let (_, d) = app
+        .call(
+            "POST",
+            "/api/chat/user-threads/th1/receipts",
+            Some(user("u2")),
+            Some(json!({"messageId": first_id, "type": "delivered"})),
+        )
+        .await;
+    let delivered = app
+        .recorder
+        .events()
+        .into_iter()
+        .find(|e| e.name == "tenant-user-message-delivered")
+        .unwrap();
+    assert_eq!(
+        delivered.data,
+        json!({"tenantId": "t1", "threadKey": "u1--u2", "recipientId": "u2",
+               "messageIds": [first_id], "deliveredAt": d["receipt"]["deliveredAt"]})
     );
 }
 
@@ -269,6 +302,7 @@ async fn typing_is_broadcast_and_not_stored() {
         r#"{"threadId":"th1","userId":"u1","isTyping":true}"#
     );
     assert_eq!(events[0].name, "typing");
+    assert_eq!(events[0].channel, "presence-tenant.t1.thread.u1--u2");
 }
 
 #[tokio::test]

@@ -33,9 +33,40 @@ struct RawCanary {
     sticky_by: Option<Spanned<String>>,
 }
 
+/// The route a flag file is for, even when the file is invalid: its `route`
+/// key when that much parses, else the file stem.
+pub fn route_name(path: &Path, text: &str) -> String {
+    toml::from_str::<toml::Table>(text)
+        .ok()
+        .and_then(|t| t.get("route").and_then(|r| r.as_str()).map(str::to_string))
+        .unwrap_or_else(|| {
+            path.file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        })
+}
+
+/// `unknown field `backnd`` → add "did you mean `backend`?".
+fn with_suggestion(mut e: ConfigError) -> ConfigError {
+    const KEYS: [&str; 4] = ["route", "backend", "canary", "shadow"];
+    let typo = e
+        .message
+        .strip_prefix("unknown field `")
+        .and_then(|rest| rest.split('`').next())
+        .map(str::to_string);
+    if let Some(hint) = typo
+        .as_deref()
+        .and_then(|t| super::suggest::closest(t, KEYS))
+    {
+        e.message = format!("{}; did you mean `{hint}`?", e.message);
+    }
+    e
+}
+
 /// Parse one flag file. The route is the `route` key, else the file stem.
 pub fn parse(path: &Path, text: &str, routes: &RouteTable) -> Result<(RouteId, Flag), ConfigError> {
-    let raw: RawFlag = toml::from_str(text).map_err(|e| ConfigError::toml(path, text, &e))?;
+    let raw: RawFlag =
+        toml::from_str(text).map_err(|e| with_suggestion(ConfigError::toml(path, text, &e)))?;
     let RawFlag {
         route,
         backend,

@@ -384,6 +384,8 @@ pub fn build(path: &Path, text: &str, raw: RawFile) -> Result<Config, ConfigErro
         flags: Default::default(),
         route_shadow,
         content_hash: [0; 32],
+        applied_hash: [0; 32],
+        flag_problems: Vec::new(),
         secret_files: Vec::new(),
     })
 }

@@ -282,3 +282,58 @@ fn trusted_proxies_load_and_a_bad_block_names_its_line_and_fix() {
     );
     assert!(m.contains("\"10.0.0.0/8\""), "{m}");
 }
+
+#[test]
+fn a_bad_flag_file_keeps_its_routes_last_good_flag_and_blocks_no_other() {
+    let routes = format!("{ROUTES}\n[[route]]\nid = \"threads\"\npath = \"/t\"\n");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("routes.toml");
+    std::fs::write(&path, &routes).unwrap();
+    std::fs::create_dir(dir.path().join("flags")).unwrap();
+    let write =
+        |name: &str, text: &str| std::fs::write(dir.path().join("flags").join(name), text).unwrap();
+    write("realtime-auth.toml", "backend = \"rust\"\n");
+    let before = Config::load(&path).unwrap();
+
+    write("realtime-auth.toml", "backnd = \"next\"\n");
+    write("threads.toml", "backend = \"rust\"\n");
+    write("gone.toml", "backend = \"rust\"\n");
+    let files = ConfigFiles::read(&path).unwrap();
+    let cfg = Config::from_files(&files, Some(&before)).unwrap();
+    let rule = |id: &str| {
+        cfg.flag(&crate::route::RouteId::parse(id).unwrap())
+            .map(|f| f.rule.clone())
+    };
+    assert_eq!(rule("realtime-auth"), Some(Rule::Fixed(Side::Rust)), "kept");
+    assert_eq!(rule("threads"), Some(Rule::Fixed(Side::Rust)), "applied");
+    let problems: Vec<(&str, bool)> = cfg
+        .flag_problems
+        .iter()
+        .map(|p| (p.route.as_str(), p.orphan))
+        .collect();
+    assert_eq!(problems, [("gone", true), ("realtime-auth", false)]);
+    assert!(
+        message(cfg.flag_problems[1].error.clone())
+            .contains("realtime-auth.toml:1: unknown field `backnd`")
+    );
+    assert!(
+        cfg.flag_problems[1]
+            .error
+            .message
+            .contains("did you mean `backend`?")
+    );
+
+    // Without a last good flag (a fresh start) the route has none: next.
+    let fresh = Config::from_files(&files, None).unwrap();
+    assert!(
+        fresh
+            .flag(&crate::route::RouteId::parse("realtime-auth").unwrap())
+            .is_none()
+    );
+    // A rejected edit applies nothing new: the applied hash is the same.
+    write("threads.toml", "backend = \"rust\"\n");
+    std::fs::remove_file(dir.path().join("flags/threads.toml")).unwrap();
+    let again = Config::from_files(&ConfigFiles::read(&path).unwrap(), Some(&before)).unwrap();
+    assert_eq!(again.applied_hash, before.applied_hash);
+    assert_ne!(again.content_hash, before.content_hash);
+}

@@ -132,6 +132,10 @@ impl PusherClient {
         }
     }
 
+    pub fn app_id(&self) -> &str {
+        &self.inner.config.app_id
+    }
+
     pub fn key(&self) -> &str {
         &self.inner.config.key
     }

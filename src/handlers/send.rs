@@ -40,16 +40,22 @@ pub struct MessageEnvelope<T> {
 }
 
 /// Where a message created in this scope (a conversation, a thread) is
-/// announced, and with what payload (the contract's event payload type).
+/// announced, under which event name, and with what payload (the contract's
+/// event payload type).
 pub trait Announce<T> {
-    /// The channel `message.created` goes to.
+    /// The channel the event goes to.
     fn channel(&self) -> String;
-    /// The `message.created` payload for `message`.
+    /// The event name: `message.created` unless the scope says otherwise
+    /// (a user thread: the legacy `tenant-user-message`).
+    fn event(&self) -> &'static str {
+        "message.created"
+    }
+    /// The event payload for `message`.
     fn created<'a>(&'a self, message: &'a T) -> impl Serialize + Sync + 'a;
 }
 
 /// Run one idempotent send: begin → `insert` → finish (commit, or roll back
-/// on a shadow dry-run) → `message.created` on `scope`'s channel only when
+/// on a shadow dry-run) → `scope`'s event on `scope`'s channel only when
 /// this request created the row. Answers 201 with the new row, or 200 with
 /// the first row stored under the key (a retry: no second row, no event).
 pub async fn send_once<T, A>(
@@ -65,7 +71,7 @@ where
     let status = if sent.created {
         let event = scope.created(&sent.row);
         effects
-            .broadcast(&scope.channel(), "message.created", &event)
+            .broadcast(&scope.channel(), scope.event(), &event)
             .await;
         StatusCode::CREATED
     } else {

@@ -1,6 +1,8 @@
 //! User threads domain under `/api/chat/user-threads`: thread list, message
 //! paging and idempotent sends here; receipts and typing in `signals`;
-//! scheduled messages and their dispatcher in `scheduled`.
+//! scheduled messages and their dispatcher in `scheduled`. Events go to the
+//! legacy thread channel `presence-tenant.{tenantId}.thread.{threadKey}`
+//! (names in [`crate::handlers::realtime::channels`]).
 
 pub mod scheduled;
 pub mod signals;
@@ -9,13 +11,17 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
+use sqlx::PgExecutor;
 
 use super::extract::{Caller, Effects, JsonBody};
 use super::paging::{MessagePage, Paging};
+use super::realtime::channels;
 use super::send::{Announce, MessageEnvelope, SendRequest, send_once};
 use super::{AppState, HandlerError};
 use crate::store::threads::{self, Message, ThreadRef, ThreadSummary};
+use crate::store::{StoreError, ser_ts};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -47,30 +53,70 @@ pub struct ThreadList {
     pub threads: Vec<ThreadSummary>,
 }
 
-/// The contract's `TenantThreadEventPayload` (`message.created`).
+/// A thread with what its events need: its tenant, participants and key.
+pub struct ThreadScope {
+    pub thread: ThreadRef,
+    pub participants: Vec<String>,
+    pub key: String,
+}
+
+impl ThreadScope {
+    pub async fn load<'e>(db: impl PgExecutor<'e>, thread: ThreadRef) -> Result<Self, StoreError> {
+        let participants = threads::participants(db, &thread.id).await?;
+        let key = channels::thread_key(&thread.id, &participants);
+        Ok(ThreadScope {
+            thread,
+            participants,
+            key,
+        })
+    }
+
+    /// `presence-tenant.{tenantId}.thread.{threadKey}`.
+    pub fn channel(&self) -> String {
+        channels::thread_channel(&self.thread.tenant_id, &self.key)
+    }
+
+    /// The legacy `tenant-user-message` payload of `message`.
+    pub fn message_event<'a>(&'a self, message: &'a Message) -> UserMessageEvent<'a> {
+        UserMessageEvent {
+            id: &message.id,
+            tenant_id: &self.thread.tenant_id,
+            thread_key: &self.key,
+            sender_id: &message.sender_id,
+            recipient_id: channels::recipient(&self.participants, &message.sender_id),
+            content: &message.body,
+            created_at: message.created_at,
+        }
+    }
+}
+
+/// The legacy `tenant-user-message` payload. `recipientId` is the other
+/// participant of a 1:1 thread, `null` in a group; no `attachments` (the
+/// thread model has none).
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct TenantThreadEventPayload<'a> {
+pub struct UserMessageEvent<'a> {
+    pub id: &'a str,
     pub tenant_id: &'a str,
-    pub thread_id: &'a str,
-    pub message: &'a Message,
+    pub thread_key: &'a str,
+    pub sender_id: &'a str,
+    pub recipient_id: Option<&'a str>,
+    pub content: &'a str,
+    #[serde(serialize_with = "ser_ts")]
+    pub created_at: DateTime<Utc>,
 }
 
-pub fn thread_channel(thread_id: &str) -> String {
-    format!("private-thread-{thread_id}")
-}
-
-impl Announce<Message> for ThreadRef {
+impl Announce<Message> for ThreadScope {
     fn channel(&self) -> String {
-        thread_channel(&self.id)
+        ThreadScope::channel(self)
+    }
+
+    fn event(&self) -> &'static str {
+        channels::USER_MESSAGE
     }
 
     fn created<'a>(&'a self, message: &'a Message) -> impl Serialize + Sync + 'a {
-        TenantThreadEventPayload {
-            tenant_id: &self.tenant_id,
-            thread_id: &self.id,
-            message,
-        }
+        self.message_event(message)
     }
 }
 
@@ -125,7 +171,9 @@ async fn send(
     let JsonBody(req) = body?;
     let (text, key) = req.checked()?;
     let user = caller.session_user()?;
-    send_once(&effects, &thread, async |tx| {
+    let scope = ThreadScope::load(&state.pool, thread).await?;
+    let thread = &scope.thread;
+    send_once(&effects, &scope, async |tx| {
         threads::send_message(tx, &thread.id, user, text, key).await
     })
     .await

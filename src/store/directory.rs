@@ -10,6 +10,7 @@ use super::StoreError;
 pub struct UserProfile {
     pub id: String,
     pub name: Option<String>,
+    pub email: Option<String>,
     pub role: String,
 }
 
@@ -21,11 +22,23 @@ impl UserProfile {
 
 pub async fn user(pool: &PgPool, id: &str) -> Result<Option<UserProfile>, StoreError> {
     Ok(sqlx::query_as::<_, UserProfile>(
-        r#"SELECT "id", "name", "role" FROM "User" WHERE "id" = $1"#,
+        r#"SELECT "id", "name", "email", "role" FROM "User" WHERE "id" = $1"#,
     )
     .bind(id)
     .fetch_optional(pool)
     .await?)
+}
+
+/// The tenants the user is a member of (`Membership`), sorted: a session
+/// user's tenants for the realtime rules.
+pub async fn tenants_of(pool: &PgPool, user_id: &str) -> Result<Vec<String>, StoreError> {
+    let rows: Vec<(String,)> = sqlx::query_as(
+        r#"SELECT "tenantId" FROM "Membership" WHERE "userId" = $1 ORDER BY "tenantId""#,
+    )
+    .bind(user_id)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(|(t,)| t).collect())
 }
 
 pub async fn is_member(pool: &PgPool, user_id: &str, tenant_id: &str) -> Result<bool, StoreError> {
@@ -35,21 +48,6 @@ pub async fn is_member(pool: &PgPool, user_id: &str, tenant_id: &str) -> Result<
             .bind(tenant_id)
             .fetch_optional(pool)
             .await?;
-    Ok(row.is_some())
-}
-
-pub async fn is_participant(
-    pool: &PgPool,
-    user_id: &str,
-    thread_id: &str,
-) -> Result<bool, StoreError> {
-    let row: Option<(i32,)> = sqlx::query_as(
-        r#"SELECT 1 FROM "ThreadParticipant" WHERE "userId" = $1 AND "threadId" = $2"#,
-    )
-    .bind(user_id)
-    .bind(thread_id)
-    .fetch_optional(pool)
-    .await?;
     Ok(row.is_some())
 }
 

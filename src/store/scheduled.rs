@@ -41,6 +41,9 @@ pub enum CancelError {
 #[derive(Debug, Clone)]
 pub struct Dispatched {
     pub tenant_id: String,
+    /// The `ScheduledMessage` row's id and `sendAt`.
+    pub scheduled_id: String,
+    pub send_at: DateTime<Utc>,
     pub message: Message,
     pub created: bool,
 }
@@ -127,6 +130,8 @@ struct DueRow {
     #[sqlx(rename = "senderId")]
     sender_id: String,
     body: String,
+    #[sqlx(rename = "sendAt")]
+    send_at: DateTime<Utc>,
     #[sqlx(rename = "tenantId")]
     tenant_id: String,
 }
@@ -140,7 +145,7 @@ pub async fn send_due_batch(
     batch: i64,
 ) -> Result<Vec<Dispatched>, StoreError> {
     let due = sqlx::query_as::<_, DueRow>(
-        r#"SELECT s."id", s."threadId", s."senderId", s."body", t."tenantId"
+        r#"SELECT s."id", s."threadId", s."senderId", s."body", s."sendAt", t."tenantId"
            FROM "ScheduledMessage" s JOIN "Thread" t ON t."id" = s."threadId"
            WHERE s."status" = 'pending' AND s."sendAt" <= $1
            ORDER BY s."sendAt", s."id"
@@ -165,6 +170,8 @@ pub async fn send_due_batch(
         .await?;
         out.push(Dispatched {
             tenant_id: row.tenant_id,
+            scheduled_id: row.id,
+            send_at: row.send_at,
             message: sent.row,
             created: sent.created,
         });

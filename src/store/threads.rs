@@ -107,6 +107,41 @@ pub async fn participant_thread(
     .await?)
 }
 
+/// The user ids taking part in a thread, sorted.
+pub async fn participants<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    thread_id: &str,
+) -> Result<Vec<String>, StoreError> {
+    let rows: Vec<(String,)> = sqlx::query_as(
+        r#"SELECT "userId" FROM "ThreadParticipant" WHERE "threadId" = $1 ORDER BY "userId""#,
+    )
+    .bind(thread_id)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|(u,)| u).collect())
+}
+
+/// The threads of `tenant_id` that `user_id` takes part in, each with all its
+/// participants: (thread id, participants).
+pub async fn tenant_threads_of(
+    pool: &PgPool,
+    user_id: &str,
+    tenant_id: &str,
+) -> Result<Vec<(String, Vec<String>)>, StoreError> {
+    Ok(sqlx::query_as(
+        r#"SELECT t."id", array_agg(o."userId" ORDER BY o."userId")
+           FROM "Thread" t
+           JOIN "ThreadParticipant" p ON p."threadId" = t."id" AND p."userId" = $1
+           JOIN "ThreadParticipant" o ON o."threadId" = t."id"
+           WHERE t."tenantId" = $2
+           GROUP BY t."id""#,
+    )
+    .bind(user_id)
+    .bind(tenant_id)
+    .fetch_all(pool)
+    .await?)
+}
+
 /// The user's threads, most recent activity first.
 pub async fn list_threads(pool: &PgPool, user_id: &str) -> Result<Vec<ThreadSummary>, StoreError> {
     let rows = sqlx::query_as::<_, SummaryRow>(

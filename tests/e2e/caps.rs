@@ -90,7 +90,7 @@ async fn auth_storm_is_capped_and_a_calm_client_gets_every_answer() {
             let socket = format!("{}.{}", 1000 + c, 4242);
             let mut i = 0usize;
             while !stop.load(Ordering::Relaxed) {
-                let channel = format!("private-thread-{}", i % 3);
+                let channel = format!("presence-tenant.t1.thread.u{}--u9", i % 3);
                 match authorize(&client, &url, &socket, &channel).await {
                     // 429: client caps; 503: backend protection (max_inflight).
                     Ok(200 | 429 | 503) => {}

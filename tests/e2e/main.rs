@@ -9,6 +9,7 @@ mod check;
 mod embedded;
 mod failures;
 mod fallback_non_idempotent;
+mod flags;
 mod jwks;
 #[path = "../auth/mint.rs"]
 #[allow(dead_code)]

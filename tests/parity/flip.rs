@@ -2,7 +2,7 @@
 //! without pause while `cutover flip` moves the routes next → rust → next.
 //! Zero failed requests; every sent message is in the database exactly once;
 //! a real pusher-js subscriber (see pusherjs.rs) receives every message's
-//! `message.created` event exactly once through Soketi.
+//! `tenant-user-message` event exactly once through Soketi.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -149,8 +149,8 @@ async fn flipping_next_rust_next_under_traffic_fails_no_request_and_loses_no_mes
         APP_KEY,
         &stack.url("/api/chat/realtime/auth"),
         &cookie,
-        "private-thread-th1",
-        "message.created",
+        "presence-tenant.t1.thread.u1--u2",
+        "tenant-user-message",
     )
     .await;
 
@@ -236,10 +236,7 @@ async fn flipping_next_rust_next_under_traffic_fails_no_request_and_loses_no_mes
             .next()
             .await
             .expect("pusher-js delivered the last message's event within 20 s");
-        let id = line["data"]["message"]["id"]
-            .as_str()
-            .unwrap_or("")
-            .to_owned();
+        let id = line["data"]["id"].as_str().unwrap_or("").to_owned();
         *counts.entry(id.clone()).or_default() += 1;
         if id == last_id {
             break;

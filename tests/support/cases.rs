@@ -44,7 +44,48 @@ pub fn case(
     }
 }
 
-/// The scripted cases, in order; a table, so kept one case per line.
+/// The auth rule table's expected statuses (each legacy and each stricter
+/// rule, see contracts/legacy-api.yaml), asserted on both sides by both
+/// parity suites; the bodies are the legacy `{"error": ...}` (equal on both
+/// sides, valid against the contract's `RealtimeAuthError`).
+pub const AUTH_EXPECTED: &[(&str, u16)] = &[
+    ("auth online", 200),
+    ("auth online json", 200),
+    ("auth online no email", 200),
+    ("auth notifications", 200),
+    ("auth thread", 200),
+    ("auth thread json", 200),
+    ("auth own scheduled", 200),
+    ("auth other scheduled", 403),
+    ("auth other thread", 403),
+    ("auth unknown thread key", 403),
+    ("auth other tenant online", 403),
+    ("auth other tenant notifications", 403),
+    ("auth old thread name", 403),
+    ("auth old user channel", 403),
+    ("auth user without tenant", 401),
+    ("auth no identity", 401),
+    ("auth visitor conversation", 200),
+    ("auth visitor conversation json", 200),
+    ("auth visitor online", 403),
+    ("auth visitor thread", 403),
+    ("auth member on chatbot channel", 403),
+    ("auth sign-in json", 200),
+    ("auth sign-in as visitor", 403),
+    ("auth other conversation", 403),
+    ("auth partner visitor conversation", 403),
+    ("auth bad socket", 400),
+    ("auth missing socket", 400),
+    ("auth bad channel", 403),
+    ("auth json array", 400),
+    ("auth json broken", 400),
+    ("config", 200),
+    ("config chat token", 200),
+];
+
+/// The scripted cases, in order; a table, so kept one case per line. Through
+/// cutover the shipped `realtime-auth` cap (`burst = 10` per client) applies:
+/// at most ten auth cases per identity.
 #[rustfmt::skip]
 pub fn cases() -> Vec<Case> {
     use Payload::{Form, Json, None as Empty};
@@ -57,22 +98,39 @@ pub fn cases() -> Vec<Case> {
     let msgs = "/api/chat/user-threads/th1/messages";
     let mut all = vec![
         case("config", "GET", "/api/chat/realtime/config", u("u1"), Empty),
+        case("config chat token", "GET", "/api/chat/realtime/config", v("v1", "t1"), Empty),
         case("config without identity", "GET", "/api/chat/realtime/config", None, Empty),
-        case("auth own user channel", "POST", auth, u("u1"), Form("socket_id=123.456&channel_name=private-user-u1")),
-        case("auth thread", "POST", auth, u("u1"), Form("socket_id=123.456&channel_name=private-thread-th1")),
-        case("auth presence", "POST", auth, u("u1"), Form("socket_id=123.456&channel_name=presence-tenant-t1")),
-        case("auth presence no name", "POST", auth, u("u4"), Form("socket_id=1.2&channel_name=presence-tenant-t2")),
+        // The auth rule table (legacy rules, stricter rules, each status and body), form and JSON.
+        case("auth online", "POST", auth, u("u1"), Form("socket_id=123.456&channel_name=presence-tenant.t1.online")),
+        case("auth online json", "POST", auth, u("u1"), Json(r#"{"socket_id":"123.456","channel_name":"presence-tenant.t1.online"}"#)),
+        case("auth online no email", "POST", auth, u("u4"), Form("socket_id=1.2&channel_name=presence-tenant.t2.online")),
+        case("auth notifications", "POST", auth, u("u1"), Form("socket_id=1.2&channel_name=private-tenant.t1.notifications")),
+        case("auth thread", "POST", auth, u("u1"), Form("socket_id=123.456&channel_name=presence-tenant.t1.thread.u1--u2")),
+        case("auth thread json", "POST", auth, u("u2"), Json(r#"{"socket_id":"1.2","channel_name":"presence-tenant.t1.thread.u1--u2"}"#)),
+        case("auth own scheduled", "POST", auth, u("u1"), Form("socket_id=1.2&channel_name=private-scheduled.t1.u1")),
+        case("auth other scheduled", "POST", auth, u("u1"), Form("socket_id=1.2&channel_name=private-scheduled.t1.u2")),
+        case("auth other thread", "POST", auth, u("u1"), Form("socket_id=1.2&channel_name=presence-tenant.t1.thread.u2--u3")),
+        case("auth unknown thread key", "POST", auth, u("u1"), Json(r#"{"socket_id":"1.2","channel_name":"presence-tenant.t1.thread.u1--u9"}"#)),
+        case("auth other tenant online", "POST", auth, u("u1"), Form("socket_id=1.2&channel_name=presence-tenant.t2.online")),
+        case("auth other tenant notifications", "POST", auth, u("u4"), Form("socket_id=1.2&channel_name=private-tenant.t1.notifications")),
+        case("auth old thread name", "POST", auth, u("u3"), Form("socket_id=1.2&channel_name=private-thread-th2")),
+        case("auth old user channel", "POST", auth, u("u3"), Form("socket_id=1.2&channel_name=private-user-u3")),
+        case("auth user without tenant", "POST", auth, u("u9"), Form("socket_id=1.2&channel_name=presence-tenant.t1.online")),
+        case("auth no identity", "POST", auth, None, Json(r#"{"socket_id":"1.2","channel_name":"presence-tenant.t1.online"}"#)),
         case("auth visitor conversation", "POST", auth, v("v1", "t1"), Form("socket_id=1.2&channel_name=private-chatbot-c1")),
+        case("auth visitor conversation json", "POST", auth, v("v1", "t1"), Json(r#"{"socket_id":"1.2","channel_name":"private-chatbot-c1"}"#)),
+        case("auth visitor online", "POST", auth, v("v1", "t1"), Form("socket_id=1.2&channel_name=presence-tenant.t1.online")),
+        case("auth visitor thread", "POST", auth, v("v1", "t1"), Json(r#"{"socket_id":"1.2","channel_name":"presence-tenant.t1.thread.u1--u2"}"#)),
+        case("auth member on chatbot channel", "POST", auth, u("u3"), Form("socket_id=1.2&channel_name=private-chatbot-c1")),
         case("auth sign-in json", "POST", auth, u("u2"), Json(r#"{"socket_id":"1.2"}"#)),
         case("auth sign-in as visitor", "POST", auth, v("u2", "t1"), Json(r#"{"socket_id":"1.2"}"#)),
-        case("auth other user", "POST", auth, u("u1"), Form("socket_id=1.2&channel_name=private-user-u2")),
-        case("auth other thread", "POST", auth, u("u1"), Form("socket_id=1.2&channel_name=private-thread-th2")),
-        case("auth other tenant", "POST", auth, u("u1"), Form("socket_id=1.2&channel_name=presence-tenant-t2")),
         case("auth other conversation", "POST", auth, v("v1", "t1"), Form("socket_id=1.2&channel_name=private-chatbot-c2")),
         case("auth partner visitor conversation", "POST", auth, p("v1", "t1"), Form("socket_id=1.2&channel_name=private-chatbot-c1")),
-        case("auth bad socket", "POST", auth, u("u1"), Form("socket_id=x&channel_name=private-user-u1")),
-        case("auth bad channel", "POST", auth, u("u1"), Form("socket_id=1.2&channel_name=private%20user")),
-        case("auth json array", "POST", auth, u("u1"), Json(r#"["1.2"]"#)),
+        case("auth bad socket", "POST", auth, u("u2"), Form("socket_id=x&channel_name=presence-tenant.t1.online")),
+        case("auth missing socket", "POST", auth, u("u2"), Json(r#"{"channel_name":"presence-tenant.t1.online"}"#)),
+        case("auth bad channel", "POST", auth, u("u3"), Form("socket_id=1.2&channel_name=presence-tenant.t1.online%20x")),
+        case("auth json array", "POST", auth, u("u2"), Json(r#"["1.2"]"#)),
+        case("auth json broken", "POST", auth, u("u2"), Json("{nope")),
         case("threads empty", "GET", "/api/chat/user-threads", u("u2"), Empty),
         case("send", "POST", msgs, u("u1"), Json(r#"{"body":"hello","clientMessageId":"k1"}"#)),
         case("send retry", "POST", msgs, u("u1"), Json(r#"{"body":"hello again","clientMessageId":"k1"}"#)),

@@ -72,7 +72,11 @@ async fn failed_trigger_error_names_the_path_without_the_signed_query() {
         ..config()
     });
     let err = client
-        .trigger("private-user-u1", "ping", &serde_json::json!({}))
+        .trigger(
+            "private-tenant.t1.notifications",
+            "ping",
+            &serde_json::json!({}),
+        )
         .await
         .unwrap_err();
     for shown in [err.to_string(), format!("{err:?}")] {

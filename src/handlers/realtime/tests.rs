@@ -1,10 +1,12 @@
-//! Unit tests of the pure realtime parts: TTL cache, input rules, channel kinds, body parsing.
+//! Unit tests of the pure realtime parts: TTL cache, input rules, channel
+//! kinds, body parsing, thread keys and their sort order.
 
 use std::time::{Duration, Instant};
 
 use axum::http::HeaderMap;
 
 use super::cache::RealtimeConfigCache;
+use super::channels::{locale_cmp, recipient, thread_key};
 use super::rules::{Channel, classify, valid_channel_name, valid_socket_id};
 use super::*;
 
@@ -14,9 +16,8 @@ fn payload(key: &str) -> RealtimeConfigPayload {
         host: "127.0.0.1".into(),
         port: 6001,
         use_tls: false,
-        cluster: "mt1".into(),
-        auth_endpoint: AUTH_ENDPOINT,
-        user_auth_endpoint: AUTH_ENDPOINT,
+        app_id: "app-1".into(),
+        cluster: "mt1",
     }
 }
 
@@ -48,34 +49,101 @@ fn socket_ids_must_be_two_digit_groups() {
 
 #[test]
 fn channel_names_follow_the_pusher_alphabet() {
-    assert!(valid_channel_name("private-thread-abc_1=@,.;"));
-    assert!(!valid_channel_name("private-thread-a b"));
+    assert!(valid_channel_name("presence-tenant.t1.thread.abc_1=@,.;"));
+    assert!(!valid_channel_name("presence-tenant.t1.thread.a b"));
     assert!(!valid_channel_name(""));
     assert!(!valid_channel_name(&"a".repeat(201)));
 }
 
 #[test]
 fn channels_are_classified_by_prefix() {
-    assert_eq!(classify("private-user-u1"), Channel::User("u1"));
-    assert_eq!(classify("private-thread-t1"), Channel::Thread("t1"));
-    assert_eq!(classify("presence-tenant-x"), Channel::TenantPresence("x"));
+    assert_eq!(
+        classify("presence-tenant.t1.thread.u1--u2"),
+        Channel::Thread {
+            tenant: "t1",
+            key: "u1--u2"
+        }
+    );
+    assert_eq!(
+        classify("presence-tenant.t1.online"),
+        Channel::TenantPresence("t1")
+    );
+    assert_eq!(
+        classify("presence-tenant.t1.thread."),
+        Channel::TenantPresence("t1")
+    );
+    assert_eq!(
+        classify("private-tenant.t1.notifications"),
+        Channel::TenantPrivate("t1")
+    );
+    assert_eq!(
+        classify("private-scheduled.t1.u1"),
+        Channel::Scheduled {
+            tenant: "t1",
+            sender: "u1"
+        }
+    );
     assert_eq!(classify("private-chatbot-c"), Channel::Chatbot("c"));
     assert_eq!(classify("private-whatsapp.wa1"), Channel::WhatsApp("wa1"));
-    assert_eq!(classify("private-whatsapp."), Channel::Other);
-    assert_eq!(classify("whatsapp.wa1"), Channel::Other);
-    assert_eq!(classify("private-user-"), Channel::Other);
-    assert_eq!(classify("public-news"), Channel::Other);
-    assert_eq!(classify("private-encrypted-user-u1"), Channel::Other);
+    for other in [
+        "private-whatsapp.",
+        "whatsapp.wa1",
+        "presence-tenant.t1.",
+        "presence-tenant..online",
+        "private-scheduled.t1.u1.x",
+        "private-thread-th1",
+        "presence-tenant-t1",
+        "private-user-u1",
+        "public-news",
+        "private-encrypted-user-u1",
+    ] {
+        assert_eq!(classify(other), Channel::Other, "{other}");
+    }
+}
+
+#[test]
+fn one_to_one_thread_key_is_the_sorted_trimmed_ids() {
+    let people = |a: &str, b: &str| vec![a.to_owned(), b.to_owned()];
+    assert_eq!(thread_key("th1", &people("u2", " u1 ")), "u1--u2");
+    assert_eq!(thread_key("th1", &people("u1", "u2")), "u1--u2");
+    assert_eq!(thread_key("th9", &["u1".to_owned()]), "group-th9");
+    assert_eq!(
+        thread_key("th9", &["u1".into(), "u2".into(), "u3".into()]),
+        "group-th9"
+    );
+    assert_eq!(recipient(&people("u1", "u2"), "u1"), Some("u2"));
+    assert_eq!(
+        recipient(&["u1".into(), "u2".into(), "u3".into()], "u1"),
+        None
+    );
+}
+
+/// The expected order is what Node prints for
+/// `ids.sort((a, b) => a.localeCompare(b))` (full-icu).
+#[test]
+fn ids_sort_as_javascript_locale_compare_does() {
+    let expected = [
+        "_x", "-x", "10", "9", "a", "A", "a_", "a_b", "a-", "a-b", "a.b", "a1", "ab", "aB", "Ab",
+        "b", "B", "cm0abc", "cm0Abd", "u,1", "u;1", "u=1", "u1", "U1", "u2", "user@x", "x", "x1",
+        "X1",
+    ];
+    let mut ids = expected.to_vec();
+    ids.reverse();
+    ids.sort_by(|a, b| locale_cmp(a, b));
+    assert_eq!(ids, expected);
 }
 
 #[test]
 fn auth_body_is_read_as_form_unless_json() {
     let form = parse_auth_request(
         &HeaderMap::new(),
-        b"socket_id=1.2&channel_name=private-user-u1",
+        b"socket_id=1.2&channel_name=private-tenant.t1.notifications",
     )
     .unwrap();
-    assert_eq!(form.channel_name.as_deref(), Some("private-user-u1"));
+    assert_eq!(
+        form.channel_name.as_deref(),
+        Some("private-tenant.t1.notifications")
+    );
     let mut headers = HeaderMap::new();
     headers.insert(
         "content-type",

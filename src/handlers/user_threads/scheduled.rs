@@ -1,5 +1,7 @@
 //! Scheduled messages of a thread (create, list, cancel) and the dispatcher
-//! that sends each due one exactly once, even with several processes running.
+//! that sends each due one exactly once, even with several processes running,
+//! announcing it as `tenant-user-message` on the thread channel and as
+//! `scheduled-message-update` on `private-scheduled.{tenantId}.{senderId}`.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -8,12 +10,14 @@ use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 
-use super::{TenantThreadEventPayload, member_thread, thread_channel};
+use super::{ThreadScope, member_thread};
 use crate::handlers::extract::{Caller, Effects, JsonBody, check_body};
 use crate::handlers::pusher::PusherClient;
+use crate::handlers::realtime::channels;
 use crate::handlers::{AppState, HandlerError};
-use crate::store::StoreError;
-use crate::store::scheduled::{self, Scheduled};
+use crate::store::scheduled::{self, Dispatched, Scheduled};
+use crate::store::threads::ThreadRef;
+use crate::store::{StoreError, ser_ts};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -89,6 +93,26 @@ pub async fn cancel(
     Ok(Json(ScheduledEnvelope { scheduled_message }))
 }
 
+/// The legacy `scheduled-message-update` payload (`{scheduledMessageId,
+/// contactId, contactKey, …payload}`): the contact is the thread (its other
+/// participant in a 1:1 thread, `null` in a group; `contactKey` the
+/// `threadKey`); `targetType` is `"user-thread"`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScheduledUpdateEvent<'a> {
+    pub scheduled_message_id: &'a str,
+    pub contact_id: Option<&'a str>,
+    pub contact_key: &'a str,
+    pub id: &'a str,
+    #[serde(serialize_with = "ser_ts")]
+    pub scheduled_at: DateTime<Utc>,
+    pub status: &'a str,
+    #[serde(serialize_with = "ser_ts")]
+    pub sent_at: DateTime<Utc>,
+    pub content: &'a str,
+    pub target_type: &'a str,
+}
+
 /// Run [`dispatch_due`] every `every` until the task is dropped; failures are
 /// logged and retried on the next tick. For `cutover serve` / `cutover handlers`.
 pub async fn dispatch_forever(pool: PgPool, pusher: PusherClient, every: std::time::Duration) {
@@ -108,7 +132,7 @@ pub async fn dispatch_forever(pool: PgPool, pusher: PusherClient, every: std::ti
 const DISPATCH_BATCH: i64 = 100;
 
 /// Send every scheduled message due at `now` (status `pending`, `sendAt <=
-/// now`) as a normal message with its `message.created` event; returns how
+/// now`) as a normal message with its events ([`announce`]); returns how
 /// many were sent. Safe to run from several processes at once: rows are
 /// claimed with `FOR UPDATE SKIP LOCKED` and marked sent in the same
 /// transaction, so each is sent exactly once. Events go out after commit.
@@ -127,21 +151,46 @@ pub async fn dispatch_due(
         }
         total += sent.len();
         for d in sent.iter().filter(|d| d.created) {
-            let event = TenantThreadEventPayload {
-                tenant_id: &d.tenant_id,
-                thread_id: &d.message.thread_id,
-                message: &d.message,
-            };
-            if let Err(e) = pusher
-                .trigger(
-                    &thread_channel(&d.message.thread_id),
-                    "message.created",
-                    &event,
-                )
-                .await
-            {
+            if let Err(e) = announce(pool, pusher, d).await {
                 tracing::warn!(error = %e, "scheduled message broadcast failed");
             }
         }
     }
+}
+
+/// `tenant-user-message` on the thread channel, then
+/// `scheduled-message-update` (status `sent`) on the sender's scheduled channel.
+async fn announce(pool: &PgPool, pusher: &PusherClient, d: &Dispatched) -> Result<(), String> {
+    let thread = ThreadRef {
+        id: d.message.thread_id.clone(),
+        tenant_id: d.tenant_id.clone(),
+    };
+    let scope = ThreadScope::load(pool, thread)
+        .await
+        .map_err(|e| e.to_string())?;
+    let message = &d.message;
+    pusher
+        .trigger(
+            &scope.channel(),
+            channels::USER_MESSAGE,
+            &scope.message_event(message),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    let update = ScheduledUpdateEvent {
+        scheduled_message_id: &d.scheduled_id,
+        contact_id: channels::recipient(&scope.participants, &message.sender_id),
+        contact_key: &scope.key,
+        id: &d.scheduled_id,
+        scheduled_at: d.send_at,
+        status: "sent",
+        sent_at: message.created_at,
+        content: &message.body,
+        target_type: "user-thread",
+    };
+    let channel = channels::scheduled_channel(&d.tenant_id, &message.sender_id);
+    pusher
+        .trigger(&channel, channels::SCHEDULED_UPDATE, &update)
+        .await
+        .map_err(|e| e.to_string())
 }

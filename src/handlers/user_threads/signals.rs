@@ -1,14 +1,18 @@
-//! Read/delivery receipts (stored, broadcast) and typing signals (broadcast
-//! only) of a thread.
+//! Read/delivery receipts (stored, broadcast as the legacy
+//! `tenant-user-message-read` / `-delivered`) and typing signals (broadcast
+//! only) of a thread, on the thread's legacy channel.
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{member_thread, thread_channel};
+use super::{ThreadScope, member_thread};
 use crate::handlers::extract::{Caller, Effects, JsonBody};
+use crate::handlers::realtime::channels;
 use crate::handlers::{AppState, HandlerError};
+use crate::store::ser_ts;
 use crate::store::threads::{self, Receipt};
 
 #[derive(Deserialize)]
@@ -24,14 +28,28 @@ pub struct ReceiptEnvelope {
     pub receipt: Receipt,
 }
 
-/// The contract's `ReceiptEventPayload` (`receipt`).
+/// The legacy `tenant-user-message-read` payload.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ReceiptEventPayload<'a> {
-    pub thread_id: &'a str,
-    #[serde(rename = "type")]
-    pub kind: &'a str,
-    pub receipt: &'a Receipt,
+pub struct ReadEvent<'a> {
+    pub tenant_id: &'a str,
+    pub thread_key: &'a str,
+    pub reader_id: &'a str,
+    pub message_ids: [&'a str; 1],
+    #[serde(serialize_with = "ser_ts")]
+    pub read_at: DateTime<Utc>,
+}
+
+/// The legacy `tenant-user-message-delivered` payload.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveredEvent<'a> {
+    pub tenant_id: &'a str,
+    pub thread_key: &'a str,
+    pub recipient_id: &'a str,
+    pub message_ids: [&'a str; 1],
+    #[serde(serialize_with = "ser_ts")]
+    pub delivered_at: DateTime<Utc>,
 }
 
 #[derive(Deserialize)]
@@ -73,14 +91,35 @@ pub async fn receipt(
         .await?
         .ok_or(HandlerError::NotFound("message_not_found"))?;
     effects.finish(tx).await?;
-    let event = ReceiptEventPayload {
-        thread_id: &thread.id,
-        kind,
-        receipt: &receipt,
-    };
-    effects
-        .broadcast(&thread_channel(&thread.id), "receipt", &event)
-        .await;
+    let scope = ThreadScope::load(&state.pool, thread).await?;
+    let (tenant_id, thread_key) = (scope.thread.tenant_id.as_str(), scope.key.as_str());
+    let message_ids = [receipt.message_id.as_str()];
+    match receipt.read_at.filter(|_| kind == "read") {
+        Some(read_at) => {
+            let event = ReadEvent {
+                tenant_id,
+                thread_key,
+                reader_id: &receipt.user_id,
+                message_ids,
+                read_at,
+            };
+            effects
+                .broadcast(&scope.channel(), channels::USER_MESSAGE_READ, &event)
+                .await;
+        }
+        None => {
+            let event = DeliveredEvent {
+                tenant_id,
+                thread_key,
+                recipient_id: &receipt.user_id,
+                message_ids,
+                delivered_at: receipt.delivered_at,
+            };
+            effects
+                .broadcast(&scope.channel(), channels::USER_MESSAGE_DELIVERED, &event)
+                .await;
+        }
+    }
     Ok(Json(ReceiptEnvelope { receipt }))
 }
 
@@ -97,13 +136,12 @@ pub async fn typing(
         .is_typing
         .ok_or(HandlerError::Validation("invalid_is_typing"))?;
     let user = caller.session_user()?;
+    let scope = ThreadScope::load(&state.pool, thread).await?;
     let event = TypingEventPayload {
-        thread_id: &thread.id,
+        thread_id: &scope.thread.id,
         user_id: user,
         is_typing,
     };
-    effects
-        .broadcast(&thread_channel(&thread.id), "typing", &event)
-        .await;
+    effects.broadcast(&scope.channel(), "typing", &event).await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -39,7 +39,31 @@ export async function broadcastTo(dryRun: boolean, channels: string[], event: st
   }
 }
 
-export const threadChannel = (threadId: string) => `private-thread-${threadId}`;
+/** The legacy channels and events (the same names as src/handlers/realtime/channels.rs). */
+export const threadChannel = (tenantId: string, threadKey: string) => `presence-tenant.${tenantId}.thread.${threadKey}`;
+export const onlineChannel = (tenantId: string) => `presence-tenant.${tenantId}.online`;
+export const scheduledChannel = (tenantId: string, senderId: string) => `private-scheduled.${tenantId}.${senderId}`;
+export const USER_MESSAGE = 'tenant-user-message';
+export const USER_MESSAGE_READ = 'tenant-user-message-read';
+export const USER_MESSAGE_DELIVERED = 'tenant-user-message-delivered';
+
+/**
+ * The legacy threadKey: a 1:1 thread (two participants) is the two user ids,
+ * trimmed, sorted with localeCompare, joined by `--`; any other thread is
+ * `group-{threadId}`.
+ */
+export function threadKey(threadId: string, participants: string[]): string {
+  if (participants.length !== 2) return `group-${threadId}`;
+  return participants.map((p) => p.trim()).sort((a, b) => a.localeCompare(b)).join('--');
+}
+
+/** The other participant of a 1:1 thread; null in a group. */
+export function recipient(participants: string[], senderId: string): string | null {
+  if (participants.length !== 2) return null;
+  if (participants[0] === senderId) return participants[1];
+  if (participants[1] === senderId) return participants[0];
+  return null;
+}
 export const chatbotChannel = (conversationId: string) => `private-chatbot-${conversationId}`;
 
 /** The legacy public channel (kept for the current UI) and the members-only private one. */

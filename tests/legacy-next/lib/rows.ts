@@ -3,6 +3,7 @@
 import type { PoolClient } from 'pg';
 import { pool } from './db';
 import { notFound } from './errors';
+import { threadChannel, threadKey } from './pusher';
 
 export type Message = {
   id: string; threadId: string; senderId: string; body: string; clientMessageId: string | null; createdAt: Date;
@@ -24,6 +25,19 @@ export async function memberThread(threadId: string, userId: string): Promise<{ 
   );
   if (!rows[0]) throw notFound('thread_not_found');
   return rows[0];
+}
+
+export type ThreadScope = { id: string; tenantId: string; participants: string[]; key: string; channel: string };
+
+/** The thread with its participants (sorted), threadKey and channel. */
+export async function threadScope(thread: { id: string; tenantId: string }): Promise<ThreadScope> {
+  const { rows } = await pool.query(
+    `SELECT "userId" FROM "ThreadParticipant" WHERE "threadId" = $1 ORDER BY "userId"`,
+    [thread.id],
+  );
+  const participants = rows.map((r) => r.userId as string);
+  const key = threadKey(thread.id, participants);
+  return { id: thread.id, tenantId: thread.tenantId, participants, key, channel: threadChannel(thread.tenantId, key) };
 }
 
 /** Idempotent insert on (thread, sender, clientMessageId): [row, created]. */

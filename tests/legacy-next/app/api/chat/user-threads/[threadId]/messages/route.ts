@@ -3,8 +3,8 @@ import { inTx, pool } from '@/lib/db';
 import { handle } from '@/lib/errors';
 import { isDryRun, sessionUser } from '@/lib/identity';
 import { page, parsePaging } from '@/lib/cursor';
-import { broadcast, threadChannel } from '@/lib/pusher';
-import { MESSAGE_COLS, memberThread, message, sendMessage } from '@/lib/rows';
+import { USER_MESSAGE, broadcast, recipient } from '@/lib/pusher';
+import { MESSAGE_COLS, memberThread, message, sendMessage, threadScope } from '@/lib/rows';
 import { checkBody, checkClientMessageId, optString, readJson } from '@/lib/validate';
 
 export const dynamic = 'force-dynamic';
@@ -32,9 +32,13 @@ export const POST = handle(async (req: Request, { params }: Ctx) => {
   const body = await readJson(req);
   const text = checkBody(optString(body, 'body'));
   const key = checkClientMessageId(optString(body, 'clientMessageId'));
+  const scope = await threadScope(thread);
   const dryRun = isDryRun(req);
   const [msg, created] = await inTx(dryRun, (c) => sendMessage(c, thread.id, userId, text, key));
   if (!created) return NextResponse.json({ message: msg }, { status: 200 });
-  await broadcast(dryRun, threadChannel(thread.id), 'message.created', { tenantId: thread.tenantId, threadId: thread.id, message: msg });
+  await broadcast(dryRun, scope.channel, USER_MESSAGE, {
+    id: msg.id, tenantId: scope.tenantId, threadKey: scope.key, senderId: msg.senderId,
+    recipientId: recipient(scope.participants, msg.senderId), content: msg.body, createdAt: msg.createdAt,
+  });
   return NextResponse.json({ message: msg }, { status: 201 });
 });

@@ -2,8 +2,8 @@ import { NextResponse } from 'next/server';
 import { inTx } from '@/lib/db';
 import { handle, invalid, notFound } from '@/lib/errors';
 import { isDryRun, sessionUser } from '@/lib/identity';
-import { broadcast, threadChannel } from '@/lib/pusher';
-import { memberThread } from '@/lib/rows';
+import { USER_MESSAGE_DELIVERED, USER_MESSAGE_READ, broadcast } from '@/lib/pusher';
+import { memberThread, threadScope } from '@/lib/rows';
 import { optString, readJson } from '@/lib/validate';
 
 export const dynamic = 'force-dynamic';
@@ -42,6 +42,16 @@ export const POST = handle(async (req: Request, { params }: Ctx) => {
     const r = rows[0];
     return { messageId: r.messageId, userId: r.userId, deliveredAt: r.deliveredAt, readAt: r.readAt };
   });
-  await broadcast(dryRun, threadChannel(thread.id), 'receipt', { threadId: thread.id, type: kind, receipt });
+  const scope = await threadScope(thread);
+  const messageIds = [receipt.messageId];
+  if (kind === 'read' && receipt.readAt !== null) {
+    await broadcast(dryRun, scope.channel, USER_MESSAGE_READ, {
+      tenantId: scope.tenantId, threadKey: scope.key, readerId: receipt.userId, messageIds, readAt: receipt.readAt,
+    });
+  } else {
+    await broadcast(dryRun, scope.channel, USER_MESSAGE_DELIVERED, {
+      tenantId: scope.tenantId, threadKey: scope.key, recipientId: receipt.userId, messageIds, deliveredAt: receipt.deliveredAt,
+    });
+  }
   return NextResponse.json({ receipt });
 });

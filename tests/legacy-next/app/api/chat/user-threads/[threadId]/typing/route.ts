@@ -1,7 +1,7 @@
 import { handle, invalid } from '@/lib/errors';
 import { isDryRun, sessionUser } from '@/lib/identity';
-import { broadcast, threadChannel } from '@/lib/pusher';
-import { memberThread } from '@/lib/rows';
+import { broadcast } from '@/lib/pusher';
+import { memberThread, threadScope } from '@/lib/rows';
 import { optBool, readJson } from '@/lib/validate';
 
 export const dynamic = 'force-dynamic';
@@ -14,6 +14,7 @@ export const POST = handle(async (req: Request, { params }: Ctx) => {
   const body = await readJson(req);
   const isTyping = optBool(body, 'isTyping');
   if (isTyping === undefined) throw invalid('invalid_is_typing');
-  await broadcast(isDryRun(req), threadChannel(thread.id), 'typing', { threadId: thread.id, userId, isTyping });
+  const scope = await threadScope(thread);
+  await broadcast(isDryRun(req), scope.channel, 'typing', { threadId: thread.id, userId, isTyping });
   return new Response(null, { status: 204 });
 });
