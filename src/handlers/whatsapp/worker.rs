@@ -131,7 +131,6 @@ struct Settled {
 }
 
 async fn result(
-    State(state): State<AppState>,
     _: Worker,
     effects: Effects,
     Path(outbox_id): Path<String>,
@@ -156,9 +155,6 @@ async fn result(
     };
     let message_id = optional("messageId")?;
     let error = optional("error")?;
-    let session = sessions::by_id(&state.pool, &row.session_id)
-        .await?
-        .ok_or(WaError::NotFound("Outbox item not found"))?;
     if row.status == "sent" {
         effects.finish(tx).await?;
         return Ok(Json(Settled {
@@ -208,7 +204,7 @@ async fn result(
     if stored.created {
         events.push(WaEvent::MessageReceived(stored.row));
     }
-    emit(&effects, &session.session_id, &session.tenant_id, &events).await;
+    emit(&effects, &row.session_id, &row.tenant_id, &events).await;
     Ok(Json(Settled {
         success: true,
         duplicate: false,

@@ -111,6 +111,8 @@ pub async fn claim(
 #[sqlx(rename_all = "camelCase")]
 pub struct Pending {
     pub session_id: String,
+    /// The session's tenant (for the events), read with the row.
+    pub tenant_id: String,
     pub client_message_id: String,
     pub wa_message_id: String,
     pub to_jid: String,
@@ -122,9 +124,10 @@ pub struct Pending {
 
 pub async fn lock(conn: &mut PgConnection, outbox_id: &str) -> Result<Option<Pending>, StoreError> {
     Ok(sqlx::query_as::<_, Pending>(
-        r#"SELECT "sessionId", "clientMessageId", "waMessageId", "toJid", "content", "senderId",
-                  "status", "attempts"
-           FROM whatsapp_outbox WHERE "id" = $1 FOR UPDATE"#,
+        r#"SELECT o."sessionId", s."tenantId", o."clientMessageId", o."waMessageId", o."toJid",
+                  o."content", o."senderId", o."status", o."attempts"
+           FROM whatsapp_outbox o JOIN whatsapp_sessions s ON s."sessionId" = o."sessionId"
+           WHERE o."id" = $1 FOR UPDATE OF o"#,
     )
     .bind(outbox_id)
     .fetch_optional(conn)
