@@ -1,5 +1,5 @@
 //! The admin listener (its own port): `/` (the endpoint list), `/metrics`,
-//! `/-/health`, `/-/ready`, `/-/config`, `/-/diffs?route=…` (recent shadow
+//! `/-/health`, `/-/ready`, `/-/config`, `/-/backends` (backend health), `/-/diffs?route=…` (recent shadow
 //! mismatches, redacted; an unknown route is a 404 naming the known ones). A
 //! Pingora `ServeHttp` app, so a graceful upgrade hands its socket over like
 //! the proxy's. Never shows secrets.
@@ -17,7 +17,13 @@ use crate::metrics::Metrics;
 use crate::proxy::caps::CapState;
 use crate::reload::{FlagReport, Live, Snapshot};
 
+mod backends;
+mod routes;
+mod ui;
+
 pub struct Admin {
+    /// Backend health, served at `/-/backends` and in `/-/ready`, `/-/config`.
+    pub health: Arc<crate::health::Health>,
     pub live: Arc<Live>,
     pub metrics: Arc<Metrics>,
     pub caps: Arc<CapState>,
@@ -25,6 +31,8 @@ pub struct Admin {
     pub cap_fallbacks_seen: std::sync::atomic::AtomicU64,
     /// Recent shadow mismatches, served at `/-/diffs?route=…`.
     pub diffs: Arc<crate::shadow::DiffLog>,
+    /// Judge windows, trip latch and fallback budgets (read by `/-/routes`).
+    pub guard: Arc<crate::proxy::guard::GuardState>,
 }
 
 #[async_trait]
@@ -34,6 +42,7 @@ impl ServeHttp for Admin {
         match path.as_str() {
             "/metrics" => {
                 crate::proxy::caps::export(&self.caps, &self.metrics, &self.cap_fallbacks_seen);
+                self.health.export(&self.metrics.backend_up);
                 reply(
                     200,
                     "text/plain; version=0.0.4",
@@ -42,10 +51,17 @@ impl ServeHttp for Admin {
             }
             "/-/health" => reply(200, "application/json", br#"{"status":"ok"}"#.to_vec()),
             "/-/ready" => {
-                let body = ready_json(&self.live.load(), &self.live.flag_report());
+                let mut body = ready_json(&self.live.load(), &self.live.flag_report());
+                backends::add_to_ready(&mut body, &self.health);
+                reply(200, "application/json", body.to_string().into_bytes())
+            }
+            "/-/backends" => {
+                let body = backends::backends_json(&self.health);
                 reply(200, "application/json", body.to_string().into_bytes())
             }
             "/" => reply(200, "application/json", index().to_string().into_bytes()),
+            "/-/routes" => routes::response(self, std::time::Instant::now()),
+            "/-/ui" => ui::response(&routes::routes_json(self, std::time::Instant::now())),
             "/-/diffs" => {
                 let route = session.req_header().uri.query().and_then(route_param);
                 let snap = self.live.load();
@@ -69,7 +85,8 @@ impl ServeHttp for Admin {
                 }
             }
             "/-/config" => {
-                let body = config_json(&self.live.load(), &self.live.flag_report());
+                let mut body = config_json(&self.live.load(), &self.live.flag_report());
+                body["backends_health"] = self.health.to_json();
                 reply(200, "application/json", body.to_string().into_bytes())
             }
             _ => {
@@ -87,9 +104,12 @@ fn index() -> Value {
         "endpoints": {
             "/metrics": "Prometheus metrics",
             "/-/health": "the process is up",
-            "/-/ready": "ready to serve, with the config generation and any flag file not applied",
+            "/-/ready": "ready to serve (200 even while a backend is down: see the README), with the config generation, any flag file not applied and any backend down",
+            "/-/backends": "each backend (next, rust, and the embedded handlers' database and soketi): up/down/unknown, reason, since, last error, last check",
             "/-/config": "the effective routes, flags, flag file status and backends (no secrets)",
             "/-/diffs?route=ID": "recent shadow mismatches of a route (redacted)",
+            "/-/routes": "every route's live state: stage, flag file, guard, per-side rate/errors/p99, shadow mismatches, fallback budget",
+            "/-/ui": "the status page (HTML, refreshes itself) over /-/routes",
         }
     })
 }

@@ -5,7 +5,10 @@
 //! API) — the same variables the Next app reads. The handlers run on a
 //! dedicated tokio runtime so their database connections and the scheduled
 //! message dispatcher live on one reactor, whichever Pingora thread asks.
+//! Their health (in process, the database, Soketi) is reported to
+//! `crate::health`: checked in the background and from failed responses.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -13,11 +16,14 @@ use axum::response::IntoResponse;
 use sqlx::postgres::PgPoolOptions;
 
 use crate::handlers::{self, AppState, PusherClient, PusherConfig};
+use crate::health::{Backend, Health, State};
 
 /// The embedded rust backend: a router and the runtime that runs it.
 pub struct Embedded {
     pub router: Router,
     pub runtime: tokio::runtime::Handle,
+    /// Health of every backend, shared with the proxy and the admin.
+    pub health: Arc<Health>,
 }
 
 /// What the environment names; `None` when `DATABASE_URL` is unset.
@@ -55,20 +61,64 @@ impl HandlersEnv {
     }
 }
 
-/// Build the handlers' router on `runtime` (pool, Pusher client, dispatcher).
-/// Without a database the router answers every request with a JSON 503 that
-/// says what to set, so a flag pointing at rust fails loudly, not silently.
+/// Build the handlers' router on `runtime` (pool, Pusher client, dispatcher,
+/// the database and Soketi checks). Without a database the router answers
+/// every request with a JSON 503 that says what to set, so a flag pointing
+/// at rust fails loudly, not silently; `/-/backends` shows rust down.
 pub fn build(
     env: Option<HandlersEnv>,
     runtime: &tokio::runtime::Runtime,
     dispatcher: bool,
-) -> Result<Router, String> {
-    let Some(env) = env else {
-        tracing::warn!(
-            "DATABASE_URL is not set: the rust handlers answer 503 until it is (routes on next are unaffected)"
-        );
-        return Ok(unconfigured());
+) -> Result<Embedded, String> {
+    let health = Arc::new(Health::new());
+    let now = crate::proxy::unix_now();
+    let router = match env {
+        None => {
+            tracing::warn!(
+                "DATABASE_URL is not set: the rust handlers answer 503 until it is (routes on next are unaffected)"
+            );
+            health.set(
+                Backend::Rust,
+                State::Down,
+                Some(format!("not configured: {UNCONFIGURED_REASON}")),
+                now,
+            );
+            health.configure(Backend::Rust, false);
+            unconfigured()
+        }
+        Some(env) => {
+            health.set(Backend::Rust, State::Up, None, now);
+            health.configure(Backend::Rust, false);
+            health.configure(Backend::Database, true);
+            health.configure(Backend::Soketi, true);
+            runtime.spawn(crate::health::probe::soketi(
+                env.pusher.base_url.clone(),
+                health.clone(),
+            ));
+            configured(env, runtime, dispatcher, &health)?
+        }
     };
+    let recorder = health.clone();
+    let router = router.layer(axum::middleware::map_response(
+        move |r: axum::response::Response| {
+            std::future::ready(crate::health::passive::record_dependency(&recorder, r))
+        },
+    ));
+    Ok(Embedded {
+        router,
+        runtime: runtime.handle().clone(),
+        health,
+    })
+}
+
+const UNCONFIGURED_REASON: &str = "set DATABASE_URL and PUSHER_* for the rust handlers";
+
+fn configured(
+    env: HandlersEnv,
+    runtime: &tokio::runtime::Runtime,
+    dispatcher: bool,
+    health: &Arc<Health>,
+) -> Result<Router, String> {
     runtime.block_on(async {
         let pool = PgPoolOptions::new()
             .max_connections(16)
@@ -76,6 +126,7 @@ pub fn build(
             .connect_lazy(&env.database_url)
             .map_err(|e| format!("DATABASE_URL: {e}"))?;
         let pusher = PusherClient::new(env.pusher);
+        tokio::spawn(crate::health::probe::database(pool.clone(), health.clone()));
         if dispatcher {
             tokio::spawn(handlers::dispatch_forever(
                 pool.clone(),
@@ -94,7 +145,7 @@ fn unconfigured() -> Router {
             [(http::header::RETRY_AFTER, "30")],
             axum::Json(serde_json::json!({
                 "error": "rust_backend_unconfigured",
-                "reason": "set DATABASE_URL and PUSHER_* for the rust handlers"
+                "reason": UNCONFIGURED_REASON
             })),
         )
             .into_response()

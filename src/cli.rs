@@ -1,13 +1,19 @@
 //! Command line: `serve`, `check`, `routes`, `flip`, `handlers`.
 
+mod check;
 pub mod flip;
+pub mod migrate;
+pub mod r#override;
+mod routes;
+pub mod status;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::config::Config;
+pub use check::{CheckArgs, check, config_missing};
+pub use routes::routes;
 
 /// Exit code for bad config or usage (sysexits EX_USAGE).
 pub const EX_USAGE: u8 = 64;
@@ -34,20 +40,27 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the proxy.
+    #[command(after_help = SERVE_ENV)]
     Serve {
         /// Take over the listening sockets of a running cutover (graceful upgrade).
         #[arg(long)]
         upgrade: bool,
     },
-    /// Validate routes.toml and every flag file without binding a port.
-    Check,
+    /// Validate routes.toml, every flag file and every secret reference
+    /// without binding a port or needing a secret's value.
+    Check(CheckArgs),
     /// Print the effective route table.
     Routes,
     /// Point a route at a backend: edit its flag file in place (atomically),
     /// then wait until the running proxy applies it.
     Flip(flip::FlipArgs),
+    /// Sign a tester override: print the cookie and the /-/override link that sets it.
+    Override(r#override::OverrideArgs),
+    /// Print every route's live state from the running proxy's admin port
+    /// (the status page's table): stage, flag file, guard, rps/errors/p99, shadow.
+    Status(status::StatusArgs),
     /// Apply the database migrations (DATABASE_URL) the handlers and the Next app share.
-    Migrate,
+    Migrate(migrate::MigrateArgs),
     /// Serve only the rust handlers (for a separate deployment).
     Handlers {
         #[arg(long, default_value = "127.0.0.1:8081")]
@@ -55,86 +68,30 @@ pub enum Command {
     },
 }
 
-/// `cutover check`: every error with file:line (all bad flag files, not just
-/// the first), exit 64 on failure.
-pub fn check(path: &Path) -> ExitCode {
-    match Config::load_lenient(path) {
-        Ok(cfg) if cfg.flag_problems.is_empty() => {
-            println!(
-                "{}: ok ({} routes, {} flag files)",
-                path.display(),
-                cfg.routes.len(),
-                cfg.flags.len()
-            );
-            ExitCode::SUCCESS
-        }
-        Ok(cfg) => {
-            for p in &cfg.flag_problems {
-                eprintln!("error: {}", p.error);
-            }
-            eprintln!(
-                "{}: {} bad flag file(s); a running proxy keeps each one's last good flag and applies every other file",
-                path.display(),
-                cfg.flag_problems.len()
-            );
-            ExitCode::from(EX_USAGE)
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(EX_USAGE)
-        }
-    }
-}
+/// What `cutover serve --help` lists after the options.
+const SERVE_ENV: &str = "\
+Environment (the secrets are the ones the shipped routes.toml names by *_env; yours may name others):
+  CUTOVER_CONFIG          path to routes.toml, like --config
+  CUTOVER_IDENTITY_KEY    [auth] identity_key_env: signs the x-cutover-* identity headers (32+ bytes)
+  NEXTAUTH_SECRET         [auth.session] secret_envs: the Next app's NEXTAUTH_SECRET
+  CHATBOT_JWT_SECRET      [[auth.chatbot]] hs256_secret_env: the chatbot widget's HS256 secret
+  DATABASE_URL            PostgreSQL of the rust handlers; unset: they answer 503 (routes on next unaffected)
+  PUSHER_APP_ID, PUSHER_KEY, PUSHER_SECRET, PUSHER_HOST, PUSHER_PORT
+                          Soketi's HTTP API for the rust handlers' events (needed with DATABASE_URL)
+  PUSHER_USE_TLS          \"true\": https to Soketi (default http)
+  WHATSAPP_MEDIA_ROOT     directory of WhatsApp media files; unset: the media route answers 503
+  CUTOVER_LOG_FORMAT      \"json\": one JSON object per log line (default: text)
+  RUST_LOG                log filter, e.g. info,cutover=debug (default info)
 
-/// `cutover routes`: the effective table. A bad flag file is marked in its
-/// row and explained under the table; the table is still printed.
-pub fn routes(path: &Path) -> ExitCode {
-    let cfg = match Config::load_lenient(path) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(EX_USAGE);
-        }
-    };
-    println!("{:<28} {:<52} BACKEND", "ROUTE", "PATTERN");
-    for r in cfg.routes.iter() {
-        let bad = cfg
-            .flag_problems
-            .iter()
-            .find(|p| !p.orphan && p.route == r.id.as_str());
-        let flag = match bad {
-            Some(p) => format!(
-                "! INVALID {} (a running proxy keeps its last good flag)",
-                p.error.file.display()
-            ),
-            None => cfg
-                .flag(&r.id)
-                .map_or_else(|| "next (no flag)".to_string(), |f| f.describe()),
-        };
-        let methods = r.methods.as_ref().map_or("*".to_string(), |ms| {
-            ms.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(",")
-        });
-        println!(
-            "{:<28} {:<52} {}",
-            r.id.as_str(),
-            format!("{methods} {}", r.pattern.as_str()),
-            flag
-        );
-    }
-    println!("{:<28} {:<52} next", "(unmatched)", "*");
-    for p in &cfg.flag_problems {
-        let what = if p.orphan {
-            "ignored: names no route (a removed route's leftover? delete it)"
-        } else {
-            "not applied: fix it, or `cutover flip` the route"
-        };
-        eprintln!("! {} ({what})", p.error);
-    }
-    ExitCode::SUCCESS
-}
+serve refuses to start while a secret routes.toml names is unset, listing every one at its line;
+`cutover check` reports them as warnings (errors with --strict) and warns about secrets under 32 bytes.";
 
 /// `cutover flip`: see [`flip`]; errors exit 64.
 pub fn flip(path: &Path, args: &flip::FlipArgs) -> ExitCode {
+    if let Some(msg) = config_missing(path) {
+        eprintln!("error: {msg}");
+        return ExitCode::from(EX_USAGE);
+    }
     match flip::run(path, args) {
         Ok(lines) => {
             for l in lines {

@@ -11,6 +11,9 @@ pub mod cap;
 mod error;
 mod flagfile;
 mod flagset;
+mod health;
+mod offline;
+mod r#override;
 mod raw;
 pub mod shadow;
 mod suggest;
@@ -22,9 +25,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use backend::{NextBackend, RustBackend, Upstream};
+pub use backend::{HealthCheck, NextBackend, RustBackend, Upstream};
 pub use error::ConfigError;
 pub use flagset::FlagProblem;
+pub use offline::Offline;
 pub use suggest::closest;
 pub use trusted::{Cidr, TrustedProxies};
 
@@ -53,6 +57,12 @@ pub struct LiveSettings {
     pub reload_interval: Duration,
     /// Peers whose `X-Forwarded-*` headers are believed (default none).
     pub trusted_proxies: TrustedProxies,
+    /// How long a client may take to send a whole request head (then 408).
+    pub client_header_timeout: Duration,
+    /// How long an idle client keep-alive connection is kept.
+    pub client_keepalive: Duration,
+    /// `x-cutover-instance` on every response (which replica answered), if set.
+    pub instance: Option<String>,
 }
 
 /// One whole, validated configuration: swapped as a unit on reload.
@@ -84,11 +94,17 @@ pub struct Config {
     pub flag_problems: Vec<FlagProblem>,
     /// Hash of each file `[auth]` names (`None`: unreadable), to log which one changed.
     pub secret_files: Vec<(PathBuf, Option<[u8; 32]>)>,
+    /// `[override]`: signed tester overrides (`None`: off, cookies ignored).
+    pub overrides: Option<crate::r#override::OverrideConfig>,
+    /// Secrets shorter than 32 bytes, at their key's line (warnings; never the value).
+    pub weak_secrets: Vec<ConfigError>,
+    /// Route ids in routes.toml order (`routes` is ordered for matching).
+    pub route_order: Vec<RouteId>,
 }
 
 impl Config {
     /// Read and validate `routes.toml` and its flags directory; any bad flag
-    /// file is an error (`cutover check`).
+    /// file or unset secret is an error.
     pub fn load(routes_file: &Path) -> Result<Config, ConfigError> {
         let cfg = Config::load_lenient(routes_file)?;
         match cfg.flag_problems.first() {
@@ -97,9 +113,10 @@ impl Config {
         }
     }
 
-    /// Read `routes.toml` (its errors are errors) and apply each flag file on
-    /// its own: bad ones are listed in `flag_problems` and their routes go to
-    /// next (`serve` at start, `cutover routes`).
+    /// Read `routes.toml` (its errors and unset secrets are errors) and apply
+    /// each flag file on its own: bad ones are listed in `flag_problems` and
+    /// their routes go to next (`serve` at start). Commands that need no
+    /// secret values use [`Offline::load`].
     pub fn load_lenient(routes_file: &Path) -> Result<Config, ConfigError> {
         let files = ConfigFiles::read(routes_file)?;
         Config::from_files(&files, None)
@@ -107,13 +124,27 @@ impl Config {
 
     /// Validate already-read files (the reloader hashes before parsing). A bad
     /// flag file keeps `previous`'s flag for its route and is listed in
-    /// `flag_problems`; every other file applies.
+    /// `flag_problems`; every other file applies. Every secret `[auth]` names
+    /// must have a value: all unset ones are in the error, each at its line.
     pub fn from_files(
         files: &ConfigFiles,
         previous: Option<&Config>,
     ) -> Result<Config, ConfigError> {
+        let (cfg, unset) = Config::from_files_unchecked(files, previous)?;
+        match offline::all_unset(unset) {
+            Some(e) => Err(e),
+            None => Ok(cfg),
+        }
+    }
+
+    /// [`Config::from_files`] with the unset secrets returned instead of
+    /// refused: only [`Offline`] may hold the result.
+    fn from_files_unchecked(
+        files: &ConfigFiles,
+        previous: Option<&Config>,
+    ) -> Result<(Config, Vec<ConfigError>), ConfigError> {
         let raw = raw::parse_routes(&files.routes_path, &files.routes_text)?;
-        let mut cfg = raw::build(&files.routes_path, &files.routes_text, raw)?;
+        let (mut cfg, unset) = raw::build(&files.routes_path, &files.routes_text, raw)?;
         let (flags, problems) =
             flagset::apply(&files.flag_files, &cfg.routes, previous.map(|p| &p.flags));
         cfg.applied_hash = flagset::applied_hash(&files.routes_text, &files.secret_files, &flags);
@@ -121,7 +152,7 @@ impl Config {
         cfg.flag_problems = problems;
         cfg.content_hash = files.hash;
         cfg.secret_files = files.secret_files.clone();
-        Ok(cfg)
+        Ok((cfg, unset))
     }
 
     pub fn flag(&self, id: &RouteId) -> Option<&Flag> {
@@ -190,7 +221,11 @@ impl ConfigFiles {
         }
         let base = routes_path.parent().unwrap_or(Path::new("."));
         let mut secret_files = Vec::new();
-        for name in auth::referenced_files(&routes_text) {
+        let override_files = r#override::referenced_files(&routes_text);
+        for name in auth::referenced_files(&routes_text)
+            .into_iter()
+            .chain(override_files)
+        {
             let path = base.join(&name);
             let digest: Option<[u8; 32]> = std::fs::read(&path)
                 .ok()
@@ -214,14 +249,18 @@ impl ConfigFiles {
 }
 
 /// What a route's auth policy needs that `[auth]` does not provide.
-fn auth_gaps(route: &crate::route::Route, auth: &crate::auth::AuthConfig) -> Option<String> {
+fn auth_gaps(
+    route: &crate::route::Route,
+    auth: &crate::auth::AuthConfig,
+    identity_key_named: bool,
+) -> Option<String> {
     use crate::auth::AuthMode;
     use crate::identity::AuthScheme;
     if matches!(route.auth.mode, AuthMode::None) {
         return None;
     }
     let id = &route.id;
-    if auth.identity_key.is_none() {
+    if !identity_key_named {
         return Some(format!(
             "route `{id}` uses auth but [auth] has no identity_key_env/identity_key_file: add one (the key that signs x-cutover-* headers)"
         ));

@@ -129,6 +129,15 @@ impl FallbackBudget {
             .with(route, |ring| ring.current(now).requests += 1);
     }
 
+    /// `(requests, fallbacks)` of `route` over its window at `now`; None
+    /// for a route without a fallback. Changes nothing.
+    pub fn usage(&self, route: &str, now: Instant) -> Option<(u64, u64)> {
+        self.routes.with(route, |ring| {
+            ring.live(now)
+                .fold((0, 0), |(r, f), c| (r + c.requests, f + c.fallbacks))
+        })
+    }
+
     /// Takes one fallback if that keeps fallbacks ≤ `max_ratio` of the
     /// requests in the window; false (over budget) otherwise. A `window`
     /// other than the configured one restarts the route's counts.

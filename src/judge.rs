@@ -53,11 +53,16 @@ pub enum TripReason {
         rust_requests: u64,
         next_requests: u64,
     },
+    /// Tripped by another replica's judge (shared through Redis).
+    Replica { instance: String, reason: String },
 }
 
 impl fmt::Display for TripReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            TripReason::Replica { instance, reason } => {
+                write!(f, "tripped on replica {instance}: {reason}")
+            }
             TripReason::ErrorRatio {
                 rust,
                 next,
@@ -84,6 +89,23 @@ impl fmt::Display for TripReason {
             ),
         }
     }
+}
+
+/// One side's totals over a route's judge window (read-only view).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct SideSummary {
+    pub requests: u64,
+    pub errors: u64,
+    /// Zero when the side had no request in the window.
+    pub p99: Duration,
+}
+
+/// A guarded route's window as the judge sees it now (for the status page).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RouteStats {
+    pub window: Duration,
+    pub next: SideSummary,
+    pub rust: SideSummary,
 }
 
 #[derive(Default)]
@@ -153,6 +175,28 @@ impl Judge {
             side.errors += u64::from(is_error);
             side.latency.add(latency);
         });
+    }
+
+    /// The route's per-side totals over its window at `now`; None for a
+    /// route the judge does not watch (no guard). Changes nothing.
+    pub fn summary(&self, route: &str, now: Instant) -> Option<RouteStats> {
+        self.routes.with(route, |ring| {
+            let mut total = Bucket::default();
+            for b in ring.live(now) {
+                total.next.merge(&b.next);
+                total.rust.merge(&b.rust);
+            }
+            let side = |s: &SideStats| SideSummary {
+                requests: s.count,
+                errors: s.errors,
+                p99: s.latency.quantile(0.99),
+            };
+            RouteStats {
+                window: ring.window(),
+                next: side(&total.next),
+                rust: side(&total.rust),
+            }
+        })
     }
 
     /// Some(reason) when rust is worse than next by more than the guard

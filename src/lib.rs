@@ -24,12 +24,16 @@ pub mod fallback;
 pub mod flags;
 /// The rust handlers: axum routers by domain (realtime, user threads, tenant chatbot).
 pub mod handlers;
+/// Backend health: passive evidence, background checks, `/-/backends`.
+pub mod health;
 /// The verified caller identity handed to both backends.
 pub mod identity;
 /// Sliding-window comparison of rust with next per route, and the guard.
 pub mod judge;
 /// Every metric name and its labels.
 pub mod metrics;
+/// Signed tester overrides: one tester's requests on a chosen side.
+pub mod r#override;
 /// The Pingora `ProxyHttp` glue.
 pub mod proxy;
 /// Live snapshot and the config reloader.

@@ -11,36 +11,45 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
     match cli.command {
-        Command::Check => cli::check(&cli.config),
+        Command::Check(args) => cli::check(&cli.config, &args),
         Command::Routes => cli::routes(&cli.config),
         Command::Flip(args) => cli::flip(&cli.config, &args),
+        Command::Status(args) => cli::status::run(&cli.config, &args),
+        Command::Override(args) => cli::r#override::command(&cli.config, &args),
         Command::Serve { upgrade } => serve(&cli.config, upgrade),
         Command::Handlers { listen } => handlers(&listen),
-        Command::Migrate => migrate(),
+        Command::Migrate(args) => cli::migrate::run(&args),
     }
 }
 
 fn serve(path: &std::path::Path, upgrade: bool) -> ExitCode {
     // A bad flag file does not stop the proxy: its route goes to next (it has
     // no last good flag yet), the reloader logs it, and /-/config shows it.
-    let config = match Config::load_lenient(path) {
+    // Every secret routes.toml names must be set: all unset ones are listed,
+    // one `file:line` per line.
+    let loaded = match cli::config_missing(path) {
+        Some(msg) => Err(msg),
+        None => Config::load_lenient(path).map_err(|e| e.to_string()),
+    };
+    let config = match loaded {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("error: {e}");
+            for line in e.lines() {
+                eprintln!("error: {line}");
+            }
             return ExitCode::from(EX_USAGE);
         }
     };
+    for weak in &config.weak_secrets {
+        tracing::warn!("{weak}");
+    }
     let threads = config.process.threads;
-    let (runtime, router) = match handlers_runtime(threads) {
+    let (runtime, rust) = match handlers_runtime(threads) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(EX_USAGE);
         }
-    };
-    let rust = cutover::app::Embedded {
-        router,
-        runtime: runtime.handle().clone(),
     };
     let built = match cutover::server::build(config, path, rust, upgrade) {
         Ok(b) => b,
@@ -54,49 +63,20 @@ fn serve(path: &std::path::Path, upgrade: bool) -> ExitCode {
         "cutover listening proxy={} admin={}",
         built.proxy_addr, built.admin_addr
     );
-    built.server.run(pingora::server::RunArgs::default());
+    built.server.run(pingora::server::RunArgs {
+        shutdown_signal: Box::new(cutover::server::drain::Signals(built.drain)),
+    });
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     ExitCode::SUCCESS
 }
 
-fn handlers_runtime(threads: usize) -> Result<(tokio::runtime::Runtime, axum::Router), String> {
+fn handlers_runtime(
+    threads: usize,
+) -> Result<(tokio::runtime::Runtime, cutover::app::Embedded), String> {
     let env = cutover::app::HandlersEnv::from_env()?;
     let runtime = cutover::app::runtime(threads).map_err(|e| e.to_string())?;
-    let router = cutover::app::build(env, &runtime, true)?;
-    Ok((runtime, router))
-}
-
-fn migrate() -> ExitCode {
-    let Ok(url) = std::env::var("DATABASE_URL") else {
-        eprintln!("error: DATABASE_URL is not set");
-        return ExitCode::from(EX_USAGE);
-    };
-    let rt = match tokio::runtime::Runtime::new() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    rt.block_on(async {
-        let pool = match sqlx::PgPool::connect(&url).await {
-            Ok(p) => p,
-            Err(e) => {
-                eprintln!("error: cannot connect to DATABASE_URL: {e}");
-                return ExitCode::from(1);
-            }
-        };
-        match cutover::store::migrate(&pool).await {
-            Ok(()) => {
-                println!("migrations applied");
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::from(1)
-            }
-        }
-    })
+    let rust = cutover::app::build(env, &runtime, true)?;
+    Ok((runtime, rust))
 }
 
 /// `cutover handlers`: the rust handlers on their own, behind a remote
@@ -115,7 +95,7 @@ fn handlers(listen: &str) -> ExitCode {
         }
     };
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let (rt, router) = match handlers_runtime(threads) {
+    let (rt, cutover::app::Embedded { router, .. }) = match handlers_runtime(threads) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");

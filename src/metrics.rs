@@ -1,7 +1,8 @@
 //! Every metric cutover exports: names, help, bounded labels — in one place.
 //!
 //! Labels are route ids from config (unmatched traffic is `(unmatched)`),
-//! backend (`next`/`rust`), status class, decision and reason codes: never raw
+//! backend (`next`/`rust`, or `cutover` for an answer cutover wrote itself:
+//! see [`CUTOVER_BACKEND`]), status class, decision and reason codes: never raw
 //! paths, user ids or tokens. Each instance owns its own [`Registry`] (tests
 //! run several), served on the admin port. Recorded once per request, in the
 //! proxy's `logging` phase.
@@ -13,6 +14,14 @@ use prometheus::{
 
 /// Label value for requests no route claimed.
 pub const UNMATCHED: &str = "(unmatched)";
+
+/// `backend` label value of a response cutover wrote on its own, without
+/// asking a backend: auth and cap refusals, refused ambiguous targets, bad
+/// requests, its own errors. A 502/504 cutover writes *because a backend
+/// failed* is counted under that backend (`next`/`rust`), so a next outage
+/// shows as next's errors in the per-side panels and ratios; the failure
+/// itself is also in `cutover_upstream_errors_total{backend}`.
+pub const CUTOVER_BACKEND: &str = "cutover";
 
 pub const REQUESTS_TOTAL: &str = "cutover_requests_total";
 pub const REQUEST_DURATION: &str = "cutover_request_duration_seconds";
@@ -36,14 +45,17 @@ pub const SHADOW_MISMATCHES_TOTAL: &str = "cutover_shadow_mismatches_total";
 pub const FALLBACKS_TOTAL: &str = "cutover_fallbacks_total";
 pub const GUARD_TRIPPED: &str = "cutover_guard_tripped";
 pub const STAGE: &str = "cutover_stage";
+pub const GUARD_SYNC_ERRORS_TOTAL: &str = "cutover_guard_sync_errors_total";
 pub const JWKS_AGE: &str = "cutover_jwks_age_seconds";
 pub const JWKS_FETCHES_TOTAL: &str = "cutover_jwks_fetches_total";
+pub const BACKEND_UP: &str = "cutover_backend_up";
 
 pub struct Metrics {
     pub registry: Registry,
-    /// `{route, backend, status_class}`
+    /// `{route, backend, status_class}` backend: next, rust, cutover
+    /// ([`CUTOVER_BACKEND`]: what cutover answered without a backend)
     pub requests: IntCounterVec,
-    /// `{route, backend}`
+    /// `{route, backend}` as `requests`
     pub duration: HistogramVec,
     /// `{route, backend, kind}` kind: connect, timeout, read, write, other
     pub upstream_errors: IntCounterVec,
@@ -85,6 +97,8 @@ pub struct Metrics {
     pub fallbacks: IntCounterVec,
     /// `{route}`: 1 while the guard holds the route on next
     pub guard_tripped: IntGaugeVec,
+    /// Reads and writes of the shared guard trips (Redis) that failed
+    pub guard_sync_errors: prometheus::IntCounter,
     /// `{route, stage}` stage: next, shadow, canary, rust, tripped (1 for the current one)
     pub stage: IntGaugeVec,
     /// `{issuer}`: seconds since the issuer's JWKS URL last answered a good key set
@@ -92,6 +106,12 @@ pub struct Metrics {
     pub jwks_age: IntGaugeVec,
     /// `{issuer, result}` result: ok, network, status, invalid
     pub jwks_fetches: IntCounterVec,
+    /// `{backend}` backend: next, rust, database, soketi (the embedded
+    /// handlers' dependencies): 1 up, 0 down, no series while unknown or not
+    /// a dependency of this deployment. Set from `crate::health` at scrape.
+    pub backend_up: IntGaugeVec,
+    /// Tester overrides: see [`OverrideMetrics`].
+    pub overrides: OverrideMetrics,
 }
 
 fn counter(name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -230,6 +250,11 @@ impl Metrics {
                 "1 while the guard holds a route on next.",
                 &["route"],
             ),
+            guard_sync_errors: prometheus::IntCounter::new(
+                GUARD_SYNC_ERRORS_TOTAL,
+                "Failed reads/writes of the guard trips shared through Redis (each replica then judges alone).",
+            )
+            .expect("valid metric"),
             stage: gauge(
                 STAGE,
                 "1 for the migration stage each route is in.",
@@ -245,15 +270,25 @@ impl Metrics {
                 "Fetches of an issuer's jwks_url, by result.",
                 &["issuer", "result"],
             ),
+            backend_up: gauge(
+                BACKEND_UP,
+                "1 while a backend answers (requests or its health check), 0 while it is down.",
+                &["backend"],
+            ),
+            overrides: OverrideMetrics::new(),
             registry,
         };
         m.register_all();
+        m.registry
+            .register(Box::new(m.backend_up.clone()))
+            .expect("metric names are unique");
+        m.overrides.register(&m.registry);
         m
     }
 
     fn register_all(&self) {
         let r = &self.registry;
-        let all: [Box<dyn prometheus::core::Collector>; 24] = [
+        let all: Vec<Box<dyn prometheus::core::Collector>> = vec![
             Box::new(self.requests.clone()),
             Box::new(self.duration.clone()),
             Box::new(self.upstream_errors.clone()),
@@ -275,6 +310,7 @@ impl Metrics {
             Box::new(self.shadow_mismatches.clone()),
             Box::new(self.fallbacks.clone()),
             Box::new(self.guard_tripped.clone()),
+            Box::new(self.guard_sync_errors.clone()),
             Box::new(self.stage.clone()),
             Box::new(self.jwks_age.clone()),
             Box::new(self.jwks_fetches.clone()),
@@ -310,5 +346,46 @@ pub fn status_class(status: u16) -> &'static str {
         4 => "4xx",
         5 => "5xx",
         _ => "none",
+    }
+}
+
+pub const DECISIONS_TOTAL: &str = "cutover_decisions_total";
+pub const OVERRIDE_REJECTED_TOTAL: &str = "cutover_override_rejected_total";
+
+/// What decided each routed request's side, and the override cookies ignored.
+pub struct OverrideMetrics {
+    /// `{route, decision}` decision: `flag` (the flag file, or the guard
+    /// holding a tripped route on next), `override` (a valid tester override
+    /// cookie; these requests are not in the judge's windows)
+    pub decisions: IntCounterVec,
+    /// `{reason}` reason: malformed, bad_signature, expired, route_not_in_set,
+    /// wrong_user, unknown_version (the request then follows its flag)
+    pub rejected: IntCounterVec,
+}
+
+impl OverrideMetrics {
+    fn new() -> OverrideMetrics {
+        OverrideMetrics {
+            decisions: counter(
+                DECISIONS_TOTAL,
+                "Routed requests by what chose their side: flag or override.",
+                &["route", "decision"],
+            ),
+            rejected: counter(
+                OVERRIDE_REJECTED_TOTAL,
+                "Tester override cookies ignored, by reason.",
+                &["reason"],
+            ),
+        }
+    }
+
+    fn register(&self, r: &Registry) {
+        r.register(Box::new(self.decisions.clone()))
+            .expect("metric names are unique");
+        r.register(Box::new(self.rejected.clone()))
+            .expect("metric names are unique");
+        for reason in crate::r#override::Rejection::ALL {
+            self.rejected.with_label_values(&[reason.label()]);
+        }
     }
 }

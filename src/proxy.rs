@@ -12,8 +12,10 @@ mod fallback;
 mod finish;
 pub mod guard;
 mod headers;
+mod r#override;
 pub mod respond;
 pub mod shadow;
+mod target;
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -36,6 +38,8 @@ use crate::route::RouteKind;
 
 /// The proxy: shared state only; everything per request lives in [`Ctx`].
 pub struct Cutover {
+    /// Backend health: fed from upstream errors and responses in `logging`.
+    pub health: Arc<crate::health::Health>,
     pub live: Arc<Live>,
     pub metrics: Arc<Metrics>,
     /// The rust handlers, when embedded, and the runtime they run on.
@@ -58,8 +62,15 @@ pub struct Ctx {
     side: Side,
     /// Rewritten path for the rust side.
     rust_path: Option<String>,
-    /// Status of a response written by cutover itself.
+    /// Status of a response written in `request_filter` (by cutover itself,
+    /// unless `answered_by_side`).
     local_status: Option<u16>,
+    /// The local response is a backend's: the embedded handler's, or another
+    /// request's answer replayed by the caps (collapsed follower, cache hit).
+    answered_by_side: bool,
+    /// `fail_to_proxy` answered for a failure that was not the backend's
+    /// (a bad request, cutover's own error).
+    cutover_failure: bool,
     /// Why the upstream failed, for the metric.
     upstream_error: Option<&'static str>,
     /// The verified caller, if any.
@@ -72,9 +83,23 @@ pub struct Ctx {
     shadow: Option<Box<shadow::Pending>>,
     /// Why a failed rust request was retried on next (`x-cutover-fallback`).
     fallback: Option<&'static str>,
+    /// The tester override cookie (taken out of the request) and what decided the side.
+    tester: r#override::State,
 }
 
 impl Ctx {
+    /// The `backend` label of this request: `cutover` when cutover answered
+    /// on its own (auth and cap refusals, ambiguous targets, bad requests,
+    /// its own errors), else the side (a 502/504 written because that side
+    /// failed is that side's: see `metrics`).
+    fn backend_label(&self) -> &'static str {
+        if (self.local_status.is_some() && !self.answered_by_side) || self.cutover_failure {
+            metrics::CUTOVER_BACKEND
+        } else {
+            self.side.as_str()
+        }
+    }
+
     fn route_label(&self) -> &str {
         self.route
             .as_ref()
@@ -95,19 +120,41 @@ impl ProxyHttp for Cutover {
             side: Side::Next,
             rust_path: None,
             local_status: None,
+            answered_by_side: false,
+            cutover_failure: false,
             upstream_error: None,
             identity: None,
             next_path: None,
             cap: caps::CapCtx::default(),
             shadow: None,
             fallback: None,
+            tester: r#override::State::default(),
         }
+    }
+
+    /// Idle keep-alive and header slowloris bounds (`[server]
+    /// client_keepalive_seconds`, `client_header_timeout_ms`).
+    fn request_head_timeouts(&self) -> Option<(std::time::Duration, std::time::Duration)> {
+        let live = &self.live.load().config.live;
+        Some((live.client_keepalive, live.client_header_timeout))
     }
 
     async fn request_filter(&self, session: &mut Session, ctx: &mut Ctx) -> Result<bool> {
         let snap = self.live.load();
         ctx.snap = Some(snap.clone());
         let cfg = &snap.config;
+        // HTTP/1.1 keep-alive is unbounded in Pingora: bound the idle time.
+        if session.get_keepalive() == Some(0) {
+            session.set_keepalive(Some(cfg.live.client_keepalive.as_secs()));
+        }
+        if let Some(status) = target::refuse_if_ambiguous(session, cfg).await {
+            ctx.local_status = Some(status);
+            return Ok(true);
+        }
+        if let Some(status) = r#override::intercept(self, session, ctx, cfg).await {
+            ctx.local_status = Some(status);
+            return Ok(true);
+        }
         let head = session.req_header();
         let path = head.uri.path();
         let Some(m) = cfg.routes.find(&head.method, path) else {
@@ -169,7 +216,9 @@ impl ProxyHttp for Cutover {
                     if matches!(route.auth.mode, AuthMode::Required) =>
                 {
                     let www = cfg.authenticator.www_authenticate(&route.auth);
-                    let status = respond::unauthorized(session, reason.as_str(), www).await;
+                    let extra =
+                        response_headers(&snap, route.id.as_str(), metrics::CUTOVER_BACKEND);
+                    let status = respond::unauthorized(session, reason.as_str(), www, &extra).await;
                     ctx.local_status = Some(status);
                     return Ok(true);
                 }
@@ -199,6 +248,9 @@ impl ProxyHttp for Cutover {
                 .map_or_else(ip, Cow::Borrowed),
         });
         ctx.side = self.guard.hold(cfg, &route.id, ctx.side);
+        let (tester, id) = (&mut ctx.tester, ctx.identity.as_ref());
+        let overridden = r#override::side(&self.metrics.overrides, cfg, tester, &route.id, id);
+        ctx.side = overridden.unwrap_or(ctx.side);
         self.guard.count_request(cfg, &route.id, Instant::now());
         let original = head.uri.path_and_query().map_or("/", |p| p.as_str());
         let next_target = ctx
@@ -206,31 +258,41 @@ impl ProxyHttp for Cutover {
             .clone()
             .unwrap_or_else(|| original.to_string());
         let rust_target = m.rust_path_and_query(query.as_deref());
-        ctx.shadow = self.shadow.begin(
-            session,
-            &snap,
-            route,
-            ctx.side,
-            next_target,
-            rust_target.clone(),
-        );
+        // A tester's overridden request is theirs alone: no shadow copy.
+        if !ctx.tester.overridden() {
+            ctx.shadow = self.shadow.begin(
+                session,
+                &snap,
+                route,
+                ctx.side,
+                next_target,
+                rust_target.clone(),
+            );
+        }
 
         // Retry-storm caps, keyed on the verified identity.
         if let Some(policy) = &route.cap {
             let client_ip = headers::client_ip(session, &cfg.live.trusted_proxies)
                 .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
-            let extra = response_headers(&snap, route.id.as_str(), ctx.side);
+            let extra = response_headers(&snap, route.id.as_str(), ctx.side.as_str());
+            let local = response_headers(&snap, route.id.as_str(), metrics::CUTOVER_BACKEND);
             let input = caps::Inputs {
                 route: route.id.as_str(),
                 policy,
                 identity: ctx.identity.as_ref(),
                 client_ip,
                 extra_headers: &extra,
+                local_headers: &local,
             };
-            if let caps::Admission::Answered(status) =
-                caps::admit(&self.caps, &self.metrics, session, &mut ctx.cap, input).await?
-            {
+            let (status, by_side) =
+                match caps::admit(&self.caps, &self.metrics, session, &mut ctx.cap, input).await? {
+                    caps::Admission::Proceed => (None, false),
+                    caps::Admission::Answered(status) => (Some(status), true),
+                    caps::Admission::Refused(status) => (Some(status), false),
+                };
+            if let Some(status) = status {
                 ctx.local_status = Some(status);
+                ctx.answered_by_side = by_side;
                 ctx.shadow = None;
                 return Ok(true);
             }
@@ -250,7 +312,7 @@ impl ProxyHttp for Cutover {
                 if let Some(id) = &ctx.identity {
                     ext.insert(id.clone());
                 }
-                let extra = response_headers(&snap, route.id.as_str(), Side::Rust);
+                let extra = response_headers(&snap, route.id.as_str(), Side::Rust.as_str());
                 let method = head.method.clone();
                 let mut replayable = shadow::request_body_len(head) == Some(0);
                 let mut prefetched = ctx.cap.body.take();
@@ -286,6 +348,7 @@ impl ProxyHttp for Cutover {
                 match served {
                     backend::embedded::Served::Written(status) => {
                         ctx.local_status = Some(status);
+                        ctx.answered_by_side = true;
                         return Ok(true);
                     }
                     backend::embedded::Served::Declined(early) => {
@@ -378,7 +441,7 @@ impl ProxyHttp for Cutover {
             a.head(resp.status.as_u16(), &resp.headers);
         }
         if let Some(snap) = &ctx.snap {
-            for (name, value) in response_headers(snap, ctx.route_label(), ctx.side) {
+            for (name, value) in response_headers(snap, ctx.route_label(), ctx.side.as_str()) {
                 resp.insert_header(name, value)?;
             }
         }
@@ -448,20 +511,46 @@ impl ProxyHttp for Cutover {
 
     async fn fail_to_proxy(&self, session: &mut Session, e: &Error, ctx: &mut Ctx) -> FailToProxy {
         let failure = respond::classify(e);
-        if let respond::Failure::Upstream { kind, .. } = failure {
-            ctx.upstream_error = Some(kind);
+        match failure {
+            respond::Failure::Upstream { kind, .. } => ctx.upstream_error = Some(kind),
+            // A client that went away mid-response stays the side's request.
+            respond::Failure::Downstream { status: 0 } => {}
+            respond::Failure::Downstream { .. } | respond::Failure::Internal => {
+                ctx.cutover_failure = true;
+            }
         }
-        let (route, side) = (ctx.route_label(), ctx.side.as_str());
+        let route = ctx.route_label();
+        let side = ctx.backend_label();
         let extra = ctx
             .snap
             .as_ref()
-            .map(|snap| response_headers(snap, route, ctx.side))
+            .map(|snap| response_headers(snap, route, side))
             .unwrap_or_default();
         let code = respond::write_failure(session, failure, route, side, &extra).await;
         FailToProxy {
             error_code: code,
             can_reuse_downstream: false,
         }
+    }
+
+    /// One line per request: Pingora's own "Fail to proxy" line is not
+    /// written; its detail is in the access line (`error`, `error_source`,
+    /// `error_detail`).
+    fn suppress_error_log(&self, _session: &Session, _ctx: &Ctx, _error: &Error) -> bool {
+        true
+    }
+
+    /// A failed rust attempt retried on next is in the access line
+    /// (`fallback`); other retries (a stale pooled connection) keep Pingora's
+    /// warning.
+    fn suppress_proxy_warn_log(
+        &self,
+        _session: &Session,
+        ctx: &Ctx,
+        _error: &Error,
+        _context: pingora::proxy::ProxyWarnLogContext,
+    ) -> bool {
+        ctx.fallback.is_some()
     }
 
     /// The request as Pingora's own error and retry lines show it: the query
@@ -491,8 +580,9 @@ impl ProxyHttp for Cutover {
         if let Some(permit) = ctx.cap.permit.take() {
             permit.finish(caps::outcome(status, ctx.upstream_error), Instant::now());
         }
+        let health_change = self.record_health(ctx, e, status);
         let route = ctx.route_label();
-        let backend = ctx.side.as_str();
+        let backend = ctx.backend_label();
         let elapsed = ctx.start.elapsed();
         let m = &self.metrics;
         m.requests
@@ -512,6 +602,7 @@ impl ProxyHttp for Cutover {
             target: "cutover::access",
             route,
             backend,
+            decision = ctx.tester.decision_label(),
             method = %head.method,
             path = %headers::loggable_path(head),
             status,
@@ -520,24 +611,64 @@ impl ProxyHttp for Cutover {
             bytes_in = session.body_bytes_read(),
             bytes_out = session.body_bytes_sent(),
             error = e.map(|e| e.etype().as_str()),
+            error_source = e.map(|e| e.esource().as_str()),
+            error_detail = e.map(|e| e.to_string()),
+            fallback = ctx.fallback,
+            // Set when this request changed the side's health (e.g. `next down`).
+            backend_health = health_change.as_deref(),
         );
     }
 }
 
-/// `x-cutover-route` / `x-cutover-backend`, unless turned off in config.
-fn response_headers<'a>(
-    snap: &Snapshot,
-    route: &'a str,
-    side: Side,
-) -> Vec<(&'static str, &'a str)> {
-    if snap.config.live.response_headers {
-        vec![
-            ("x-cutover-route", route),
-            ("x-cutover-backend", side.as_str()),
-        ]
-    } else {
-        Vec::new()
+impl Cutover {
+    /// Passive health evidence: an upstream error, or a response that came
+    /// back from a proxied backend (the embedded handlers report their
+    /// dependencies themselves). Returns `"next down"` / `"next up"` when this
+    /// request changed the side's state: logged in its access line, once.
+    fn record_health(&self, ctx: &Ctx, e: Option<&Error>, status: u16) -> Option<String> {
+        use crate::health::{Backend, passive};
+        let backend = match ctx.side {
+            Side::Next => Backend::Next,
+            Side::Rust => Backend::Rust,
+        };
+        let now = unix_now();
+        let changed = if let Some(kind) = ctx.upstream_error {
+            let failure = passive::upstream_failure(kind, e);
+            self.health.observe_request(backend, Some(failure), now)
+        } else {
+            let proxied = ctx.local_status.is_none() && !ctx.cutover_failure;
+            let remote = ctx.side == Side::Next
+                || ctx
+                    .snap
+                    .as_ref()
+                    .is_some_and(|s| matches!(s.config.rust, RustBackend::Remote(_)));
+            if !(proxied && remote && status != 0) {
+                return None;
+            }
+            self.health.observe_request(backend, None, now)
+        };
+        changed.map(|state| format!("{} {}", backend.as_str(), state.as_str()))
     }
+}
+
+/// `x-cutover-route` / `x-cutover-backend` (`next`, `rust` or `cutover`),
+/// unless turned off in config; `x-cutover-instance` when `[server]
+/// instance` is set.
+fn response_headers<'a>(
+    snap: &'a Snapshot,
+    route: &'a str,
+    backend: &'a str,
+) -> Vec<(&'static str, &'a str)> {
+    let live = &snap.config.live;
+    let mut headers = Vec::with_capacity(3);
+    if live.response_headers {
+        headers.push(("x-cutover-route", route));
+        headers.push(("x-cutover-backend", backend));
+    }
+    if let Some(instance) = &live.instance {
+        headers.push(("x-cutover-instance", instance.as_str()));
+    }
+    headers
 }
 
 pub(crate) fn unix_now() -> u64 {

@@ -44,6 +44,9 @@ pub struct Snapshot {
 pub struct Live {
     current: ArcSwap<Snapshot>,
     flag_report: ArcSwap<FlagReport>,
+    /// The last whole-config rejection, for the status page; kept after a
+    /// later good edit (its generation tells).
+    last_rejected: Mutex<Option<RejectedEdit>>,
 }
 
 impl Live {
@@ -55,7 +58,16 @@ impl Live {
                 config,
             }),
             flag_report: ArcSwap::from_pointee(report),
+            last_rejected: Mutex::new(None),
         }
+    }
+
+    /// The last rejected `routes.toml` (or secret) edit.
+    pub fn last_rejected(&self) -> Option<RejectedEdit> {
+        self.last_rejected
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// The flag files not applied right now.
@@ -75,6 +87,15 @@ impl Live {
         self.current.store(snap.clone());
         snap
     }
+}
+
+/// A rejected whole-config edit: when (Unix seconds), the generation that
+/// stayed in force, and `file:line: fix`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RejectedEdit {
+    pub at: u64,
+    pub generation: u64,
+    pub error: String,
 }
 
 /// What one reload check did.
@@ -225,6 +246,15 @@ impl Reloader {
             *s = hash;
         }
         self.metrics.reloads.with_label_values(&["failure"]).inc();
+        *self
+            .live
+            .last_rejected
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(RejectedEdit {
+            at: unix_now(),
+            generation: self.live.load().generation,
+            error: e.to_string(),
+        });
         tracing::error!(error = %e, "config rejected; keeping the last good config");
         Outcome::Rejected(e)
     }

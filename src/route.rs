@@ -4,6 +4,7 @@
 //! `{*rest}` for a tail) and a set of methods. Everything unclaimed goes to
 //! next untouched. Knows nothing of Pingora or TOML.
 
+pub mod ambiguity;
 #[cfg(test)]
 mod tests;
 

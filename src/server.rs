@@ -2,6 +2,8 @@
 //! service, reloader. Shared by `main` and the tests (which run it on a
 //! thread with a channel as the shutdown signal).
 
+pub mod drain;
+
 use std::net::{SocketAddr, TcpListener};
 use std::os::fd::{IntoRawFd, RawFd};
 use std::path::Path;
@@ -19,6 +21,7 @@ use crate::metrics::Metrics;
 use crate::proxy::Cutover;
 use crate::proxy::caps::CapState;
 use crate::reload::{Live, Reloader};
+use drain::Drain;
 
 /// What `build` returns besides the server: the addresses actually bound.
 pub struct Built {
@@ -27,6 +30,8 @@ pub struct Built {
     pub admin_addr: SocketAddr,
     pub live: Arc<Live>,
     pub metrics: Arc<Metrics>,
+    /// Open proxy connections; `SIGTERM` waits for them (see [`drain`]).
+    pub drain: Drain,
 }
 
 /// Build the server. `upgrade`: take the listening sockets from a running
@@ -65,8 +70,12 @@ pub fn build(
         live.load().config.caps.clone(),
     )));
     let shadow = Arc::new(crate::proxy::shadow::ShadowState::new(metrics.clone()));
-    let guard = Arc::new(crate::proxy::guard::GuardState::new(metrics.clone()));
+    let trip_store = shared_trips(&live.load().config);
+    let guard = Arc::new(
+        crate::proxy::guard::GuardState::new(metrics.clone()).with_shared(trip_store.clone()),
+    );
     let hook = guard.clone();
+    let guard_for_poller = guard.clone();
     let (cap_hook, cap_metrics) = (caps.clone(), metrics.clone());
     let jwks = Arc::new(crate::auth::jwks::JwksSources::default());
     let reloader = reloader
@@ -75,28 +84,32 @@ pub fn build(
         .with_hook(Arc::new(move |snap| {
             crate::proxy::caps::on_snapshot(&cap_hook, &cap_metrics, snap);
         }));
+    let health = backend_health(&rust, &live.load().config);
     let cutover = Cutover {
+        health: health.clone(),
         live: live.clone(),
         metrics: metrics.clone(),
         rust,
         caps: caps.clone(),
         shadow: shadow.clone(),
-        guard,
+        guard: guard.clone(),
     };
-    let mut proxy = pingora::proxy::http_proxy_service_with_name(
-        &server.configuration,
-        cutover,
-        "cutover proxy",
+    let drain = Drain::new(p.grace_period);
+    let mut proxy = pingora::services::listening::Service::new(
+        "cutover proxy".to_string(),
+        drain.count(pingora::proxy::http_proxy(&server.configuration, cutover)),
     );
     proxy.add_tcp(&proxy_bind);
     let mut admin = pingora::services::listening::Service::new(
         "cutover admin".to_string(),
         Admin {
+            health: health.clone(),
             live: live.clone(),
             metrics: metrics.clone(),
             caps,
             cap_fallbacks_seen: Default::default(),
             diffs: shadow.diffs.clone(),
+            guard,
         },
     );
     admin.add_tcp(&admin_bind);
@@ -104,14 +117,34 @@ pub fn build(
     server.add_service(PreBound {
         inner: proxy,
         fds: proxy_fd.map(|fd| (proxy_bind, fd)).into_iter().collect(),
+        drain: drain.clone(),
     });
     server.add_service(PreBound {
         inner: admin,
         fds: admin_fd.map(|fd| (admin_bind, fd)).into_iter().collect(),
+        drain: drain.clone(),
     });
     server.add_service(pingora::services::background::background_service(
         "cutover reloader",
         reloader,
+    ));
+    if let Some(store) = trip_store {
+        server.add_service(pingora::services::background::background_service(
+            "cutover shared guard trips",
+            crate::proxy::guard::shared::TripPoller {
+                store,
+                guard: guard_for_poller,
+                live: live.clone(),
+            },
+        ));
+    }
+    server.add_service(pingora::services::background::background_service(
+        "cutover health checks",
+        crate::health::probe::UpstreamProbes {
+            live: live.clone(),
+            health,
+            client: crate::health::probe::client(),
+        },
     ));
     server.add_service(pingora::services::background::background_service(
         "cutover jwks",
@@ -128,7 +161,24 @@ pub fn build(
         admin_addr,
         live,
         metrics,
+        drain,
     })
+}
+
+/// The health of this deployment's backends: next always; rust embedded (with
+/// its database and Soketi, as `app::build` set them up) or remote.
+fn backend_health(rust: &Embedded, config: &Config) -> Arc<crate::health::Health> {
+    use crate::config::RustBackend;
+    use crate::health::Backend;
+    let health = rust.health.clone();
+    health.configure(Backend::Next, config.next.0.health.is_some());
+    if let RustBackend::Remote(up) = &config.rust {
+        for dependency in [Backend::Rust, Backend::Database, Backend::Soketi] {
+            health.unconfigure(dependency);
+        }
+        health.configure(Backend::Rust, up.health.is_some());
+    }
+    health
 }
 
 /// Bind a listener here, before the server starts, and hand the socket to
@@ -168,10 +218,12 @@ fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
     Ok(socket.into())
 }
 
-/// A service whose listening sockets were bound before the server started.
+/// A service whose listening sockets were bound before the server started,
+/// and which also stops on cutover's own `SIGTERM` handling.
 struct PreBound<S> {
     inner: S,
     fds: Vec<(String, RawFd)>,
+    drain: Drain,
 }
 
 #[async_trait]
@@ -189,6 +241,7 @@ impl<S: ServiceWithDependents> ServiceWithDependents for PreBound<S> {
                 t.add(bind, fd);
             }
         }
+        let shutdown = self.drain.merge(shutdown);
         self.inner
             .start_service(fds, shutdown, listeners_per_fd, ready)
             .await
@@ -201,4 +254,20 @@ impl<S: ServiceWithDependents> ServiceWithDependents for PreBound<S> {
     fn threads(&self) -> Option<usize> {
         self.inner.threads()
     }
+}
+
+/// The Redis store guard trips are shared through: the one `[caps] store`
+/// names, if it is Redis. The replica is named by `[server] instance`, else
+/// by its host name and pid.
+fn shared_trips(
+    cfg: &crate::config::Config,
+) -> Option<Arc<crate::proxy::guard::shared::TripStore>> {
+    let crate::cap::CapStore::Redis(redis) = &cfg.caps.store else {
+        return None;
+    };
+    let instance = cfg.live.instance.clone().unwrap_or_else(|| {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+        format!("{}:{}", host.trim(), std::process::id())
+    });
+    crate::proxy::guard::shared::TripStore::new(&redis.url, instance)
 }

@@ -10,6 +10,7 @@
 
 pub mod chatbot;
 pub mod cursor;
+pub mod demo;
 pub mod directory;
 pub mod idempotent;
 pub mod keyset;

@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use std::process::Command;
 
 /// The metrics cutover exports (issue 2 and issue 6); `src/metrics.rs` holds each.
-const DOCUMENTED: [&str; 22] = [
+const DOCUMENTED: [&str; 23] = [
     "cutover_requests_total",
     "cutover_request_duration_seconds",
     "cutover_upstream_errors_total",
@@ -35,6 +35,7 @@ const DOCUMENTED: [&str; 22] = [
     "cutover_fallbacks_total",
     "cutover_guard_tripped",
     "cutover_stage",
+    "cutover_backend_up",
 ];
 
 fn promtool(args: &[&str]) -> String {

@@ -17,6 +17,18 @@ pub struct Upstream {
     pub read_timeout: Duration,
     pub write_timeout: Duration,
     pub idle_timeout: Duration,
+    /// Background check of `health_path`, when configured (boxed: most
+    /// upstreams have none, and `RustBackend` stays small).
+    pub health: Option<Box<HealthCheck>>,
+}
+
+/// `health_path` and its timing: GET it every `interval`; up on 2xx/3xx.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthCheck {
+    /// Starts with `/`.
+    pub path: String,
+    pub interval: Duration,
+    pub timeout: Duration,
 }
 
 impl Upstream {
@@ -66,6 +78,7 @@ impl Upstream {
             read_timeout,
             write_timeout,
             idle_timeout,
+            health: None,
         })
     }
 }

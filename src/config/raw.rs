@@ -17,6 +17,8 @@ pub struct RawFile {
     backends: RawBackends,
     auth: Option<Spanned<super::auth::RawAuth>>,
     caps: Option<Spanned<super::cap::RawCaps>>,
+    #[serde(rename = "override")]
+    overrides: Option<Spanned<super::r#override::RawOverride>>,
     #[serde(default, rename = "route")]
     routes: Vec<RawRoute>,
 }
@@ -36,6 +38,9 @@ struct RawServer {
     response_headers: Option<bool>,
     reload_interval_ms: Option<Spanned<u64>>,
     trusted_proxies: Option<Vec<Spanned<String>>>,
+    instance: Option<Spanned<String>>,
+    client_header_timeout_ms: Option<Spanned<u64>>,
+    client_keepalive_seconds: Option<Spanned<u64>>,
 }
 
 #[derive(Deserialize)]
@@ -53,6 +58,9 @@ struct RawUpstream {
     read_timeout_ms: Option<u64>,
     write_timeout_ms: Option<u64>,
     idle_timeout_ms: Option<u64>,
+    health_path: Option<Spanned<String>>,
+    health_interval_ms: Option<Spanned<u64>>,
+    health_timeout_ms: Option<Spanned<u64>>,
 }
 
 #[derive(Deserialize)]
@@ -108,12 +116,19 @@ fn relative_to(routes_path: &Path, p: &str) -> PathBuf {
     }
 }
 
-pub fn build(path: &Path, text: &str, raw: RawFile) -> Result<Config, ConfigError> {
+/// The config, and the secrets `[auth]` names that have no value (each at
+/// its key's line; the caller decides whether that is an error).
+pub fn build(
+    path: &Path,
+    text: &str,
+    raw: RawFile,
+) -> Result<(Config, Vec<ConfigError>), ConfigError> {
     let RawFile {
         server,
         backends,
         auth,
         caps,
+        overrides,
         routes,
     } = raw;
     let err = |span: std::ops::Range<usize>, msg: String| {
@@ -133,6 +148,9 @@ pub fn build(path: &Path, text: &str, raw: RawFile) -> Result<Config, ConfigErro
         response_headers,
         reload_interval_ms,
         trusted_proxies,
+        instance,
+        client_header_timeout_ms,
+        client_keepalive_seconds,
     } = server;
     for addr in [&listen, &admin_listen] {
         if addr.get_ref().parse::<std::net::SocketAddr>().is_err() {
@@ -171,6 +189,26 @@ pub fn build(path: &Path, text: &str, raw: RawFile) -> Result<Config, ConfigErro
         Some(ms) => Duration::from_millis(ms.into_inner()),
         None => Duration::from_millis(200),
     };
+    let client_header_timeout = match client_header_timeout_ms {
+        Some(ms) if !(100..=600_000).contains(ms.get_ref()) => {
+            return Err(err(
+                ms.span(),
+                "client_header_timeout_ms must be in 100..=600000 (default 60000)".into(),
+            ));
+        }
+        Some(ms) => Duration::from_millis(ms.into_inner()),
+        None => Duration::from_secs(60),
+    };
+    let client_keepalive = match client_keepalive_seconds {
+        Some(s) if !(1..=3600).contains(s.get_ref()) => {
+            return Err(err(
+                s.span(),
+                "client_keepalive_seconds must be in 1..=3600 (default 60)".into(),
+            ));
+        }
+        Some(s) => Duration::from_secs(s.into_inner()),
+        None => Duration::from_secs(60),
+    };
     let process = ProcessSettings {
         listen: listen.into_inner(),
         admin_listen: admin_listen.into_inner(),
@@ -193,6 +231,15 @@ pub fn build(path: &Path, text: &str, raw: RawFile) -> Result<Config, ConfigErro
         response_headers: response_headers.unwrap_or(true),
         reload_interval,
         trusted_proxies: super::TrustedProxies::new(blocks),
+        client_header_timeout,
+        client_keepalive,
+        instance: match instance {
+            None => None,
+            Some(i) => Some(
+                super::health::instance(i.get_ref())
+                    .map_err(|m| err(i.span(), format!("server.instance: {m}")))?,
+            ),
+        },
     };
 
     let next = NextBackend(upstream(path, text, backends.next, "next")?.ok_or_else(|| {
@@ -348,17 +395,9 @@ pub fn build(path: &Path, text: &str, raw: RawFile) -> Result<Config, ConfigErro
         auth_spans.push(auth_pos);
     }
 
-    let auth_config = match auth {
-        None => crate::auth::AuthConfig::default(),
-        Some(a) => {
-            let span = a.span();
-            let base = path.parent().unwrap_or(Path::new("."));
-            super::auth::resolve(a.into_inner(), &|name| std::env::var(name).ok(), base)
-                .map_err(|m| err(span, m))?
-        }
-    };
+    let auth = super::auth::load(auth, path, text)?;
     for (route, span) in table.iter().zip(auth_spans) {
-        if let Some(m) = super::auth_gaps(route, &auth_config) {
+        if let Some(m) = super::auth_gaps(route, &auth.config, auth.identity_key_named) {
             return Err(err(span, m));
         }
     }
@@ -370,8 +409,21 @@ pub fn build(path: &Path, text: &str, raw: RawFile) -> Result<Config, ConfigErro
                 .map_err(|e| err(span, format!("caps: {e}")))?
         }
     };
-    Ok(Config {
-        authenticator: std::sync::Arc::new(crate::auth::Authenticator::new(auth_config)),
+    let overrides = match overrides {
+        None => None,
+        Some(o) => {
+            let span = o.span();
+            let base = path.parent().unwrap_or(Path::new("."));
+            let env = |name: &str| std::env::var(name).ok();
+            Some(super::r#override::resolve(o.into_inner(), &env, base).map_err(|m| err(span, m))?)
+        }
+    };
+    let route_order = table.iter().map(|r| r.id.clone()).collect();
+    let config = Config {
+        overrides,
+        weak_secrets: auth.weak,
+        route_order,
+        authenticator: std::sync::Arc::new(crate::auth::Authenticator::new(auth.config)),
         caps,
         embedded_timeout,
         routes_file: path.to_path_buf(),
@@ -387,7 +439,8 @@ pub fn build(path: &Path, text: &str, raw: RawFile) -> Result<Config, ConfigErro
         applied_hash: [0; 32],
         flag_problems: Vec::new(),
         secret_files: Vec::new(),
-    })
+    };
+    Ok((config, auth.unset))
 }
 
 /// `None` for `url = "embedded"`.
@@ -403,10 +456,32 @@ fn upstream(
         read_timeout_ms,
         write_timeout_ms,
         idle_timeout_ms,
+        health_path,
+        health_interval_ms,
+        health_timeout_ms,
     } = raw;
+    let health = super::health::HealthKeys {
+        path: health_path,
+        interval_ms: health_interval_ms,
+        timeout_ms: health_timeout_ms,
+    };
     if url.get_ref() == "embedded" {
-        return Ok(None);
+        return match health.first_span() {
+            None => Ok(None),
+            Some(at) => Err(ConfigError::at_offset(
+                path,
+                text,
+                at,
+                format!(
+                    "backends.{name}: health_* keys need a URL; the embedded handlers' \
+                     database and Soketi are checked on their own (see /-/backends)"
+                ),
+            )),
+        };
     }
+    let health = health.check().map_err(|(at, m)| {
+        ConfigError::at_offset(path, text, at, format!("backends.{name}.{m}"))
+    })?;
     let span = url.span();
     Upstream::parse(
         url.get_ref(),
@@ -415,7 +490,7 @@ fn upstream(
         Duration::from_millis(write_timeout_ms.unwrap_or(30_000)),
         Duration::from_millis(idle_timeout_ms.unwrap_or(60_000)),
     )
-    .map(Some)
+    .map(|up| Some(Upstream { health, ..up }))
     .map_err(|m| {
         ConfigError::at_offset(path, text, span.start, format!("backends.{name}.url: {m}"))
     })

@@ -152,3 +152,13 @@ fn fallback_non_idempotent_adds_only_post_and_patch() {
         assert!(!AlsoNonIdempotent.allow(&method), "{method}");
     }
 }
+
+#[test]
+fn usage_counts_requests_and_fallbacks_in_the_window() {
+    let (b, t0) = (budget(), Instant::now());
+    requests(&b, 100, t0);
+    assert!(b.try_take("r", 0.05, WINDOW, t0));
+    assert_eq!(b.usage("r", t0), Some((100, 1)));
+    assert_eq!(b.usage("r", t0 + WINDOW * 2), Some((0, 0)));
+    assert_eq!(b.usage("no-fallback", t0), None);
+}

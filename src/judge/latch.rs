@@ -65,6 +65,19 @@ impl TripLatch {
         }
     }
 
+    /// Why `route` is tripped under its current flag `fingerprint`, if it
+    /// is; unlike [`TripLatch::is_tripped`] it clears nothing.
+    pub fn reason(&self, route: &str, fingerprint: &[u8]) -> Option<TripReason> {
+        if !self.any.load(Ordering::Acquire) {
+            return None;
+        }
+        let routes = self.routes.lock().unwrap_or_else(|p| p.into_inner());
+        routes
+            .get(route)
+            .filter(|t| t.fingerprint.as_slice() == fingerprint)
+            .map(|t| t.reason.clone())
+    }
+
     /// The tripped routes and why, sorted by route (for `/-/config`, logs).
     pub fn tripped(&self) -> Vec<(String, TripReason)> {
         let routes = self.routes.lock().unwrap_or_else(|p| p.into_inner());

@@ -222,3 +222,44 @@ fn stage_follows_shadow_canary_and_trip() {
     let labels: Vec<&str> = Stage::ALL.iter().map(|s| s.as_str()).collect();
     assert_eq!(labels, ["next", "shadow", "canary", "rust", "tripped"]);
 }
+
+#[test]
+fn summary_reports_each_side_over_the_window_and_changes_nothing() {
+    let (j, t0) = (judge(), Instant::now());
+    feed(&j, Side::Next, 40, 0, 10 * MS, t0);
+    feed(&j, Side::Rust, 20, 5, 30 * MS, t0);
+    let s = j.summary("r", t0).unwrap();
+    assert_eq!(s.window, Duration::from_secs(60));
+    assert_eq!((s.next.requests, s.next.errors), (40, 0));
+    assert_eq!((s.rust.requests, s.rust.errors), (20, 5));
+    assert!(
+        s.rust.p99 >= 30 * MS && s.rust.p99 <= 35 * MS,
+        "{:?}",
+        s.rust.p99
+    );
+    assert_eq!(j.summary("r", t0), Some(s), "reading twice gives the same");
+    let later = j.summary("r", t0 + Duration::from_secs(61)).unwrap();
+    assert_eq!(later.next.requests + later.rust.requests, 0);
+    assert_eq!(j.summary("unguarded", t0), None);
+}
+
+#[test]
+fn reason_reads_a_trip_without_clearing_it() {
+    let latch = TripLatch::new();
+    let reason = TripReason::ErrorRatio {
+        rust: 1.0,
+        next: 0.0,
+        max_delta: 0.2,
+        rust_requests: 5,
+        next_requests: 5,
+    };
+    assert_eq!(latch.reason("r", b"v1"), None);
+    latch.trip("r", reason.clone(), b"v1");
+    assert_eq!(latch.reason("r", b"v1"), Some(reason));
+    assert_eq!(
+        latch.reason("r", b"v2"),
+        None,
+        "another flag file: not tripped"
+    );
+    assert!(latch.is_tripped("r", b"v1"), "reading cleared nothing");
+}

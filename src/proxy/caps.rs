@@ -149,8 +149,12 @@ pub fn parse_form(content_type: Option<&str>, body: &[u8]) -> AuthForm {
 pub enum Admission {
     /// Go on to the backend.
     Proceed,
-    /// Answered here (refusal, collapsed follower or cache hit): the status.
+    /// Answered with the backend's answer to another request (collapsed
+    /// follower or cache hit): the status. Counted under the backend's side.
     Answered(u16),
+    /// Refused by cutover itself (rate, in-flight, breaker, body too large):
+    /// the status. Counted as `backend="cutover"`.
+    Refused(u16),
 }
 
 /// Everything `admit` needs from the request.
@@ -160,6 +164,8 @@ pub struct Inputs<'a> {
     pub identity: Option<&'a Identity>,
     pub client_ip: IpAddr,
     pub extra_headers: &'a [(&'static str, &'a str)],
+    /// The same headers for a refusal (`x-cutover-backend: cutover`).
+    pub local_headers: &'a [(&'static str, &'a str)],
 }
 
 pub async fn admit(
@@ -175,13 +181,14 @@ pub async fn admit(
         identity,
         client_ip,
         extra_headers,
+        local_headers,
     } = input;
     // The form names the socket (the client key of last resort before the
     // IP) and the channel: read it when it is small enough to replay.
     let form = if session.req_header().method == http::Method::POST {
         match read_form(session, cctx).await? {
             Some(form) => form,
-            None => return too_large(session, route).await,
+            None => return too_large(session, route, local_headers).await,
         }
     } else {
         AuthForm::default()
@@ -194,14 +201,32 @@ pub async fn admit(
         .admit_client(route, policy, &key, channel, now)
         .await
     {
-        return refuse(session, metrics, route, &rej).await;
+        return refuse(session, metrics, route, &rej, local_headers).await;
     }
 
     let (Some(socket), Some(channel)) = (form.socket_id.as_deref(), channel) else {
-        return backend_slot(state, metrics, session, cctx, route, policy, now).await;
+        return backend_slot(
+            state,
+            metrics,
+            session,
+            cctx,
+            (route, local_headers),
+            policy,
+            now,
+        )
+        .await;
     };
     if !policy.collapse {
-        return backend_slot(state, metrics, session, cctx, route, policy, now).await;
+        return backend_slot(
+            state,
+            metrics,
+            session,
+            cctx,
+            (route, local_headers),
+            policy,
+            now,
+        )
+        .await;
     }
 
     // Collapse: the first caller leads (goes to the backend, its answer is
@@ -225,7 +250,7 @@ pub async fn admit(
         Ok(()) = lead_rx => {
             cctx.leader = Some(done_tx);
             cctx.capture = Some(AnswerCapture::new(MAX_SHARED_BYTES));
-            backend_slot(state, metrics, session, cctx, route, policy, now).await
+            backend_slot(state, metrics, session, cctx, (route, local_headers), policy, now).await
         }
         joined = &mut group => {
             let (shared, role) = joined.unwrap_or_else(|_| (Err(Answer::failed()), CollapseRole::Follower));
@@ -250,7 +275,7 @@ async fn backend_slot(
     metrics: &Metrics,
     session: &mut Session,
     cctx: &mut CapCtx,
-    route: &str,
+    (route, local_headers): (&str, &[(&'static str, &str)]),
     policy: &CapPolicy,
     now: Instant,
 ) -> pingora::Result<Admission> {
@@ -264,7 +289,7 @@ async fn backend_slot(
             if let Some(tx) = cctx.leader.take() {
                 let _ = tx.send(Err(refusal_answer(route, &rej)));
             }
-            refuse(session, metrics, route, &rej).await
+            refuse(session, metrics, route, &rej, local_headers).await
         }
     }
 }
@@ -303,15 +328,19 @@ async fn read_form(session: &mut Session, cctx: &mut CapCtx) -> pingora::Result<
 }
 
 /// `413` for a body on a capped route too big to read for the cap.
-async fn too_large(session: &mut Session, route: &str) -> pingora::Result<Admission> {
+async fn too_large(
+    session: &mut Session,
+    route: &str,
+    local_headers: &[(&'static str, &str)],
+) -> pingora::Result<Admission> {
     let body = serde_json::json!({
         "error": "payload_too_large",
         "reason": "body_over_cap_limit",
         "route": route,
         "limit_bytes": MAX_FORM_BYTES,
     });
-    respond::write_json(session, 413, Bytes::from(body.to_string()), &[]).await?;
-    Ok(Admission::Answered(413))
+    respond::write_json(session, 413, Bytes::from(body.to_string()), local_headers).await?;
+    Ok(Admission::Refused(413))
 }
 
 fn refusal_body(route: &str, rej: &Rejection) -> (u16, Bytes) {
@@ -353,20 +382,18 @@ async fn refuse(
     metrics: &Metrics,
     route: &str,
     rej: &Rejection,
+    local_headers: &[(&'static str, &str)],
 ) -> pingora::Result<Admission> {
     metrics
         .cap_rejections
         .with_label_values(&[route, rej.reason.as_str()])
         .inc();
     let (status, body) = refusal_body(route, rej);
-    respond::write_json(
-        session,
-        status,
-        body,
-        &[("retry-after", &rej.retry_after_secs().to_string())],
-    )
-    .await?;
-    Ok(Admission::Answered(status))
+    let retry_after = rej.retry_after_secs().to_string();
+    let mut headers = vec![("retry-after", retry_after.as_str())];
+    headers.extend_from_slice(local_headers);
+    respond::write_json(session, status, body, &headers).await?;
+    Ok(Admission::Refused(status))
 }
 
 /// Replay a shared answer to this client.

@@ -25,9 +25,13 @@ pub(super) fn after_response(
             // A client that went away (status 0, no upstream error) is not the backend's fault.
             None => (ctx.side, status >= 500 || ctx.upstream_error.is_some()),
         };
-        proxy
-            .guard
-            .record(snap, id, side, is_error, elapsed, Instant::now());
+        // A tester's override is not the judge's evidence either way.
+        if !ctx.tester.overridden() {
+            proxy
+                .guard
+                .record(snap, id, side, is_error, elapsed, Instant::now());
+        }
+        super::r#override::record(&proxy.metrics.overrides, ctx);
         if let Some(p) = pending_shadow {
             let failure = ctx.upstream_error.map(|k| {
                 if k.contains("timeout") {

@@ -6,6 +6,8 @@
 //! every config snapshot and on every trip. May use `judge`, `fallback`,
 //! `flags`, `config`, `metrics`.
 
+pub mod shared;
+
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,6 +25,8 @@ pub struct GuardState {
     pub latch: TripLatch,
     pub budget: FallbackBudget,
     pub(super) metrics: Arc<Metrics>,
+    /// Where trips are shared with the other replicas (Redis), if anywhere.
+    shared: Option<Arc<shared::TripStore>>,
 }
 
 /// The flag file's fingerprint (zeros when the route has no flag file).
@@ -37,6 +41,37 @@ impl GuardState {
             latch: TripLatch::new(),
             budget: FallbackBudget::new(),
             metrics,
+            shared: None,
+        }
+    }
+
+    /// Share trips with every replica through `store`.
+    pub fn with_shared(mut self, store: Option<Arc<shared::TripStore>>) -> GuardState {
+        self.shared = store;
+        self
+    }
+
+    /// Latches a trip another replica (or this one, before a restart) shared,
+    /// when it holds under this replica's flag file for the route.
+    pub fn apply_shared(&self, cfg: &Config, route: &str, trip: &shared::SharedTrip) {
+        let Some(route) = cfg.routes.iter().find(|r| r.id.as_str() == route) else {
+            return;
+        };
+        if hex::encode(fingerprint(cfg, &route.id)) != trip.fingerprint {
+            return;
+        }
+        if self.latch.trip(
+            route.id.as_str(),
+            trip.reason(),
+            &fingerprint(cfg, &route.id),
+        ) {
+            tracing::warn!(
+                route = route.id.as_str(),
+                replica = %trip.instance,
+                reason = %trip.reason,
+                "guard tripped on another replica: route held on next until its flag file changes"
+            );
+            self.publish_route(cfg, &route.id, true);
         }
     }
 
@@ -51,6 +86,12 @@ impl GuardState {
         } else {
             side
         }
+    }
+
+    /// Why `route` is held on next right now (None: not tripped, or its
+    /// flag file changed since). Read-only, for the status page.
+    pub fn trip_reason(&self, cfg: &Config, route: &RouteId) -> Option<crate::judge::TripReason> {
+        self.latch.reason(route.as_str(), &fingerprint(cfg, route))
     }
 
     /// Counts a request of a route with a fallback budget.
@@ -96,6 +137,15 @@ impl GuardState {
                 "guard tripped: route held on next until its flag file changes"
             );
             self.publish_route(cfg, route, true);
+            if let Some(store) = self.shared.clone() {
+                let trip = shared::SharedTrip {
+                    fingerprint: hex::encode(fingerprint(cfg, route)),
+                    reason: reason.to_string(),
+                    instance: store.instance.clone(),
+                };
+                let (metrics, id) = (self.metrics.clone(), id.to_string());
+                tokio::spawn(async move { store.publish(&metrics, &id, &trip).await });
+            }
         }
     }
 

@@ -88,13 +88,8 @@ pub async fn write_failure(
         Failure::Downstream { status } => (status, "bad_request"),
         Failure::Internal => (500, "internal"),
     };
-    match failure {
-        Failure::Upstream { kind, .. } => {
-            tracing::warn!(route, backend, kind, status, "backend failed");
-        }
-        Failure::Internal => tracing::error!(route, backend, "internal error while proxying"),
-        Failure::Downstream { .. } => {}
-    }
+    // Not logged here: the request's access line carries the error
+    // (`error`, `error_source`, `error_detail`), one line per request.
     // Too late to answer once a response has started.
     if session.response_written().is_some() {
         return status;
@@ -127,17 +122,18 @@ pub async fn write_json(
 
 /// `401` with `{"error":"unauthorized","reason":…}` and `WWW-Authenticate`.
 /// The reason is a short code; details stay in the log and the metric.
-pub async fn unauthorized(session: &mut Session, reason: &str, www_authenticate: String) -> u16 {
+/// `extra`: `x-cutover-route` / `x-cutover-backend: cutover`, when on.
+pub async fn unauthorized(
+    session: &mut Session,
+    reason: &str,
+    www_authenticate: String,
+    extra: &[(&'static str, &str)],
+) -> u16 {
     let body =
         Bytes::from(serde_json::json!({ "error": "unauthorized", "reason": reason }).to_string());
-    match write_json(
-        session,
-        401,
-        body,
-        &[("www-authenticate", &www_authenticate)],
-    )
-    .await
-    {
+    let mut headers = vec![("www-authenticate", www_authenticate.as_str())];
+    headers.extend_from_slice(extra);
+    match write_json(session, 401, body, &headers).await {
         Ok(()) => 401,
         Err(_) => 0,
     }

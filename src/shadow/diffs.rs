@@ -111,6 +111,24 @@ impl DiffLog {
             .push_back(render(&entry, log.seen, lim.max_body_bytes));
     }
 
+    /// Mismatches of `route` seen so far, and the `n` most frequent places
+    /// they differ at among the entries kept (most frequent first, then by
+    /// name). Places never hold values: see `place_of`.
+    pub fn top_places(&self, route: &str, n: usize) -> (u64, Vec<(String, u64)>) {
+        let routes = self.routes.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(log) = routes.get(route) else {
+            return (0, Vec::new());
+        };
+        let mut counts: HashMap<String, u64> = HashMap::new();
+        for e in &log.entries {
+            *counts.entry(place_of(e)).or_default() += 1;
+        }
+        let mut top: Vec<(String, u64)> = counts.into_iter().collect();
+        top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        top.truncate(n);
+        (log.seen, top)
+    }
+
     /// `{"routes": {route: {"seen": n, "entries": [..newest last]}}}`, for one
     /// route when `route` is given (an unknown route gives an empty object).
     pub fn to_json(&self, route: Option<&str>) -> Value {
@@ -131,6 +149,36 @@ impl DiffLog {
         }
         json!({ "routes": out })
     }
+}
+
+/// Where a kept mismatch differs, without any value: the JSON pointer of
+/// the first differing body value (array indices as `*`), `header NAME`,
+/// `body (not JSON)`, or the category.
+fn place_of(entry: &Value) -> String {
+    let category = entry["category"].as_str().unwrap_or("unknown");
+    let detail = entry["detail"].as_str().unwrap_or("");
+    let before_colon = |s: &str| s.split(": ").next().unwrap_or("").to_string();
+    if let Some(rest) = detail.strip_prefix("body /") {
+        let pointer = before_colon(rest);
+        let segs: Vec<&str> = pointer
+            .split('/')
+            .map(|seg| {
+                if !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_digit()) {
+                    "*"
+                } else {
+                    seg
+                }
+            })
+            .collect();
+        return redact_text(&format!("/{}", segs.join("/")));
+    }
+    if detail.starts_with("body digest") {
+        return "body (not JSON)".to_string();
+    }
+    if let Some(rest) = detail.strip_prefix("header ") {
+        return redact_text(&format!("header {}", before_colon(rest)));
+    }
+    category.to_string()
 }
 
 fn render(e: &DiffEntry, seq: u64, max_body: usize) -> Value {

@@ -161,6 +161,8 @@ pub fn all_expressions() -> Vec<Expr> {
 pub fn substitute_grafana_vars(expr: &str) -> String {
     expr.replace("${route}", ".*")
         .replace("$route", ".*")
+        .replace("${instance}", ".*")
+        .replace("$instance", ".*")
         .replace("$__rate_interval", "1m")
         .replace("$__interval", "30s")
         .replace("$__range", "5m")

@@ -130,6 +130,7 @@ fallback_budget = { ratio = 1.0, window = "60s" }
     let rust = cutover::app::Embedded {
         router: test_router(),
         runtime: tokio::runtime::Handle::current(),
+        health: Default::default(),
     };
     let built = cutover::server::build(config, &cfg.routes_path(), rust, false).unwrap();
     let proxy = built.proxy_addr;

@@ -42,8 +42,8 @@ async fn dead_upstream_gives_json_502_naming_route_and_backend() {
     assert!(counted.is_some(), "{}", cutover.metrics().await);
 }
 
-/// Pingora's own "Fail to proxy" lines (a failed upstream, a retry) carry a
-/// request summary: its query must be redacted like the access log's.
+/// A failed request is one access line, Pingora's error detail folded in;
+/// its query is redacted like every access line's.
 #[tokio::test(flavor = "multi_thread")]
 async fn proxy_error_logs_never_show_a_query_secret() {
     let rust = Upstream::start("rust").await;
@@ -60,13 +60,54 @@ async fn proxy_error_logs_never_show_a_query_secret() {
     }
     let logged = eventually(Duration::from_secs(10), || async {
         let log = cutover.log();
-        (log.contains("Fail to proxy") && log.contains("/some/page?%74oken=")).then_some(log)
+        (log.matches("error=\"ConnectRefused\"").count() == 4).then_some(log)
     })
     .await
-    .expect("no proxy error logged");
+    .unwrap_or_else(|| panic!("not 4 failed requests logged:\n{}", cutover.log()));
     assert!(!logged.contains("sekrit-991"), "{logged}");
     assert!(logged.contains("token=REDACTED"), "{logged}");
     assert!(logged.contains("%74oken=REDACTED"), "{logged}");
+}
+
+/// One failed request, one line: the access line, with the error kind,
+/// source and detail (Pingora's own "Fail to proxy" line is folded in).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_to_a_dead_backend_logs_exactly_one_line_with_the_error() {
+    let rust = Upstream::start("rust").await;
+    let cfg = ConfigDir::new(&routes_toml(&closed_port_url(), &rust.url(), "", ROUTE));
+    let cutover = Cutover::start_with_env(&cfg, &[("CUTOVER_LOG_FORMAT", "json")]);
+    let settled = eventually(Duration::from_secs(5), || async {
+        cutover.log().contains("watching config").then_some(())
+    })
+    .await;
+    assert!(settled.is_some(), "{}", cutover.log());
+    let before = cutover.log().len();
+    let r = reqwest::get(cutover.url("/api/chat/user-threads?token=sekrit-5"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 502);
+    // Everything about a request is written by the time its access line is.
+    let lines = eventually(Duration::from_secs(10), || async {
+        let log = cutover.log();
+        let new = log[before..].to_string();
+        new.contains("cutover::access").then_some(new)
+    })
+    .await
+    .expect("no access line");
+    let lines: Vec<&str> = lines.lines().collect();
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    let line: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
+    assert_eq!(line["target"], "cutover::access", "{line}");
+    assert_eq!(line["status"], 502, "{line}");
+    assert_eq!(line["route"], "threads", "{line}");
+    assert_eq!(
+        line["path"], "/api/chat/user-threads?token=REDACTED",
+        "{line}"
+    );
+    assert_eq!(line["error"], "ConnectRefused", "{line}");
+    assert_eq!(line["error_source"], "Upstream", "{line}");
+    let detail = line["error_detail"].as_str().unwrap();
+    assert!(detail.contains("127.0.0.1:1"), "{line}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -88,12 +129,108 @@ async fn slow_upstream_gives_json_504_after_the_read_timeout() {
     assert_eq!(r.status(), 200);
 }
 
+/// A long grace period: exiting well before it shows the proxy did not wait it out.
+fn long_grace(toml: String) -> String {
+    toml.replace("grace_period_seconds = 3", "grace_period_seconds = 60")
+}
+
+/// Wait (up to `within`) for the process to exit; its status.
+async fn exit_status(cutover: &mut Cutover, within: Duration) -> Option<std::process::ExitStatus> {
+    let child = &mut cutover.child;
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    None
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_on_an_idle_proxy_exits_at_once_not_after_the_grace_period() {
+    let next = Upstream::start("next").await;
+    let rust = Upstream::start("rust").await;
+    let cfg = ConfigDir::new(&long_grace(routes_toml(
+        &next.url(),
+        &rust.url(),
+        "",
+        ROUTE,
+    )));
+    let mut cutover = Cutover::start(&cfg);
+    // A served request leaves an idle keep-alive connection behind: it must
+    // not hold the exit either.
+    let client = reqwest::Client::new();
+    let r = client
+        .get(cutover.url("/api/chat/user-threads"))
+        .send()
+        .await;
+    assert_eq!(r.unwrap().status(), 200);
+    cutover.signal("TERM");
+    let status = exit_status(&mut cutover, Duration::from_secs(5)).await;
+    let status = status.expect("still running 5 s after SIGTERM (grace period is 60 s)");
+    assert!(status.success(), "{status:?}\n{}", cutover.log());
+    assert!(
+        cutover.log().contains("every connection done"),
+        "{}",
+        cutover.log()
+    );
+}
+
+/// A connection accepted just before the shutdown whose request arrives just
+/// after is answered, not closed unanswered: the race that lost one request
+/// in ~10,000 across a graceful upgrade (the old process dropped a fresh
+/// connection whose request had not arrived yet).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_arriving_just_after_sigterm_on_an_accepted_connection_is_answered() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let next = Upstream::start("next").await;
+    let rust = Upstream::start("rust").await;
+    let cfg = ConfigDir::new(&long_grace(routes_toml(
+        &next.url(),
+        &rust.url(),
+        "",
+        ROUTE,
+    )));
+    let mut cutover = Cutover::start(&cfg);
+    let mut conn = tokio::net::TcpStream::connect(cutover.proxy).await.unwrap();
+    // Let the proxy accept it (the SIGTERM line below says it did).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    cutover.signal("TERM");
+    let stopped = eventually(Duration::from_secs(5), || async {
+        let log = cutover.log();
+        log.lines()
+            .find(|l| l.contains("SIGTERM: stopped accepting"))
+            .map(str::to_string)
+    })
+    .await
+    .expect("no SIGTERM line");
+    assert!(stopped.contains("open_connections=1"), "{stopped}");
+    // Past the moment the proxy dropped idle connections.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    conn.write_all(b"GET /api/chat/user-threads HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut response = Vec::new();
+    let _ = conn.read_to_end(&mut response).await;
+    let response = String::from_utf8_lossy(&response);
+    assert!(response.starts_with("HTTP/1.1 200"), "{response:?}");
+    let status = exit_status(&mut cutover, Duration::from_secs(10)).await;
+    assert!(status.is_some_and(|s| s.success()), "{}", cutover.log());
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_drains_in_flight_requests_then_exits() {
     let next = Upstream::start("next").await;
     let rust = Upstream::start("rust").await;
     let routes = "[[route]]\nid = \"slow\"\npath = \"/slow/{ms}\"\nkind = \"media\"\n";
-    let cfg = ConfigDir::new(&routes_toml(&next.url(), &rust.url(), "", routes));
+    let cfg = ConfigDir::new(&long_grace(routes_toml(
+        &next.url(),
+        &rust.url(),
+        "",
+        routes,
+    )));
     let mut cutover = Cutover::start(&cfg);
     let url = cutover.url("/slow/1500");
     let inflight =
@@ -105,12 +242,10 @@ async fn sigterm_drains_in_flight_requests_then_exits() {
         200,
         "in-flight request was cut"
     );
-    let exited = eventually(Duration::from_secs(10), || {
-        let status = cutover.child.try_wait().unwrap();
-        async move { status }
-    })
-    .await;
-    assert!(exited.is_some(), "cutover did not exit after SIGTERM");
+    // Once it is done, the process leaves without waiting out the 60 s grace.
+    let status = exit_status(&mut cutover, Duration::from_secs(10)).await;
+    let status = status.expect("cutover did not exit after its last request");
+    assert!(status.success(), "{status:?}\n{}", cutover.log());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -153,7 +288,8 @@ async fn graceful_upgrade_hands_the_sockets_over_without_failing_a_request() {
             .local_addr()
             .unwrap()
     };
-    // Fixed ports: only sockets Pingora bound itself are handed over.
+    // Fixed ports: the new process finds each inherited socket by the address
+    // in its config, and port 0 would name none of the old one's.
     let (proxy, admin) = (free(), free());
     let toml = routes_toml(&next.url(), &rust.url(), "", ROUTE)
         .replace(

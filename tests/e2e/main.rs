@@ -6,16 +6,23 @@ mod auth;
 mod bind;
 mod caps;
 mod check;
+mod cli;
 mod embedded;
 mod failures;
 mod fallback_non_idempotent;
 mod flags;
+mod health;
+mod hostile;
 mod jwks;
 #[path = "../auth/mint.rs"]
 #[allow(dead_code)]
 mod mint;
+mod override_browser;
+mod overrides;
+mod replicas;
 mod routing;
 mod secrets;
 mod shadow;
+mod status_page;
 mod streams;
 mod support;

@@ -157,10 +157,6 @@ impl Stack {
         let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_cutover"))
             .args(["flip", route, side.as_str(), "--config"])
             .arg(&cfg)
-            .env("NEXTAUTH_SECRET", NEXTAUTH_SECRET)
-            .env("CHATBOT_JWT_SECRET", CHATBOT_JWT_SECRET)
-            .env("PARTNER_CHATBOT_JWT_SECRET", PARTNER_CHATBOT_JWT_SECRET)
-            .env("CUTOVER_IDENTITY_KEY", IDENTITY_KEY)
             .output()
             .await
             .expect("run cutover flip");

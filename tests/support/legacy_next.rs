@@ -58,19 +58,26 @@ fn newest(path: &std::path::Path) -> Option<std::time::SystemTime> {
         .max()
 }
 
-/// `npm ci` if `node_modules` is missing; `next build` if `.next/BUILD_ID` is
-/// missing or older than a file under `app/` or `lib/`.
+/// `npm ci` if `node_modules` is missing or older than the lock; `next build`
+/// if `.next/BUILD_ID` is missing or older than a file under `app/`, `lib/` or
+/// `components/`.
 pub async fn ensure_built() {
     let mut done = BUILD.lock().await;
     if *done {
         return;
     }
     let dir = app_dir();
-    if !dir.join("node_modules/next").exists() {
+    // npm writes node_modules/.package-lock.json on every install: older than
+    // the lock means a dependency was added or changed since.
+    let installed =
+        std::fs::metadata(dir.join("node_modules/.package-lock.json")).and_then(|m| m.modified());
+    let locked = std::fs::metadata(dir.join("package-lock.json")).and_then(|m| m.modified());
+    if !matches!((installed, locked), (Ok(i), Ok(l)) if i >= l) {
         run("npm", &["ci", "--no-audit", "--no-fund"]).await;
     }
     let built = std::fs::metadata(dir.join(".next/BUILD_ID")).and_then(|m| m.modified());
-    let sources = [newest(&dir.join("app")), newest(&dir.join("lib"))]
+    let sources = ["app", "lib", "components"]
+        .map(|d| newest(&dir.join(d)))
         .into_iter()
         .flatten()
         .max();

@@ -12,10 +12,12 @@ use crate::route::RouteId;
 /// The admin address to ask: `--admin`, else `admin_listen` (a wildcard
 /// address means this host's loopback). Err says why there is none.
 pub(super) fn admin_addr(a: &FlipArgs, cfg: &Config) -> Result<SocketAddr, String> {
-    let text = a
-        .admin
-        .clone()
-        .unwrap_or_else(|| cfg.process.admin_listen.clone());
+    resolve_admin(a.admin.as_deref().unwrap_or(&cfg.process.admin_listen))
+}
+
+/// An admin address (`--admin` or `admin_listen`) to connect to. Shared
+/// with `cutover status`.
+pub(crate) fn resolve_admin(text: &str) -> Result<SocketAddr, String> {
     let mut addr = text
         .to_socket_addrs()
         .ok()
@@ -75,6 +77,12 @@ pub(super) fn wait_applied(
 
 /// `GET /-/config` on the admin port, with short timeouts.
 pub(super) fn admin_config(addr: SocketAddr) -> Result<serde_json::Value, String> {
+    admin_get(addr, "/-/config")
+}
+
+/// `GET path` on the admin port as JSON, with short timeouts. Shared with
+/// `cutover status`.
+pub(crate) fn admin_get(addr: SocketAddr, path: &str) -> Result<serde_json::Value, String> {
     let timeout = Duration::from_millis(500);
     let mut s = TcpStream::connect_timeout(&addr, timeout).map_err(|e| e.to_string())?;
     s.set_read_timeout(Some(timeout))
@@ -83,7 +91,7 @@ pub(super) fn admin_config(addr: SocketAddr) -> Result<serde_json::Value, String
         .map_err(|e| e.to_string())?;
     write!(
         s,
-        "GET /-/config HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
     )
     .map_err(|e| e.to_string())?;
     let mut buf = Vec::new();

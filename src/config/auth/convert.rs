@@ -1,51 +1,49 @@
 //! `RawAuth` → `AuthConfig`: reads named secrets, parses keys, checks every value.
 //!
-//! `resolve` takes the env lookup and base directory as parameters so tests need
-//! neither process env nor fixed paths.
+//! `resolve_all` takes the env lookup and base directory as parameters so tests
+//! need neither process env nor fixed paths. Secrets are read through
+//! [`Source`]: an unset one is reported (with its key's span) and left absent.
 
 use std::path::Path;
 use std::str::FromStr;
 
 use jsonwebtoken::{Algorithm, AlgorithmFamily};
 
+use super::secret::{Env, Findings, Located, Source};
 use super::{RawAuth, RawChatbot, RawService, RawSession};
 use crate::auth::settings::DEFAULT_LEEWAY_SECS;
 use crate::auth::{
     AuthConfig, ChatbotIssuer, IssuerKey, MAX_CREDENTIAL_BYTES, ServiceToken, SessionConfig,
-    SessionFlavor, TenantScope, settings::SecretBytes,
+    SessionFlavor, TenantScope,
 };
 use crate::identity::IdentityKey;
-
-type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
-
-fn env_secret(env: Env<'_>, key: &str, var: &str) -> Result<SecretBytes, String> {
-    match env(var) {
-        Some(v) if !v.is_empty() => Ok(SecretBytes::new(v.into_bytes())),
-        _ => Err(format!(
-            "{key}: environment variable {var} is not set or empty; export it or remove it"
-        )),
-    }
-}
 
 fn read_file(base: &Path, key: &str, file: &str) -> Result<Vec<u8>, String> {
     std::fs::read(base.join(file))
         .map_err(|e| format!("{key}: cannot read {file:?} ({e}); fix the path"))
 }
 
-/// A secret file's content without a trailing newline.
-fn file_secret(base: &Path, key: &str, file: &str) -> Result<SecretBytes, String> {
-    let mut bytes = read_file(base, key, file)?;
-    while bytes.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
-        bytes.pop();
+/// `[auth]` validated; secrets that are named but have no value are absent
+/// from `config` and listed in `found.unset`.
+#[derive(Debug)]
+pub struct Resolved {
+    pub config: AuthConfig,
+    /// `identity_key_env` or `identity_key_file` is set (its value may be unset).
+    pub identity_key_named: bool,
+    pub found: Findings,
+}
+
+/// Validates `[auth]` needing every secret (tests, `TryFrom`): an unset one is an error.
+pub fn resolve(raw: RawAuth, env: Env<'_>, base: &Path) -> Result<AuthConfig, String> {
+    let r = resolve_all(raw, env, base).map_err(|l| l.message)?;
+    match r.found.unset.into_iter().next() {
+        Some(unset) => Err(unset.message),
+        None => Ok(r.config),
     }
-    if bytes.is_empty() {
-        return Err(format!("{key}: {file:?} is empty; put the secret in it"));
-    }
-    Ok(SecretBytes::new(bytes))
 }
 
 /// Validates `[auth]`: env vars through `env`, files relative to `base`.
-pub fn resolve(raw: RawAuth, env: Env<'_>, base: &Path) -> Result<AuthConfig, String> {
+pub fn resolve_all(raw: RawAuth, env: Env<'_>, base: &Path) -> Result<Resolved, Located> {
     let RawAuth {
         identity_key_env,
         identity_key_file,
@@ -55,19 +53,38 @@ pub fn resolve(raw: RawAuth, env: Env<'_>, base: &Path) -> Result<AuthConfig, St
         chatbot,
         service,
     } = raw;
-    let identity_key = match (identity_key_env, identity_key_file) {
-        (Some(_), Some(_)) => {
-            return Err("auth: set identity_key_env or identity_key_file, not both".to_string());
+    let mut src = Source {
+        env,
+        base,
+        found: Findings::default(),
+    };
+    let identity_key_named = identity_key_env.is_some() || identity_key_file.is_some();
+    let identity_secret = match (identity_key_env, identity_key_file) {
+        (Some(_), Some(file)) => {
+            return Err(Located {
+                span: Some(file.span()),
+                message: "auth: set identity_key_env or identity_key_file, not both".into(),
+            });
         }
-        (Some(var), None) => Some(env_secret(env, "auth.identity_key_env", &var)?),
-        (None, Some(file)) => Some(file_secret(base, "auth.identity_key_file", &file)?),
+        (Some(var), None) => src
+            .env("auth.identity_key_env", "identity_key_file", &var)?
+            .map(|s| (s, var.span())),
+        (None, Some(file)) => src
+            .file("auth.identity_key_file", "identity_key_env", &file)?
+            .map(|s| (s, file.span())),
         (None, None) => None,
-    }
-    .map(|s| IdentityKey::new(s.expose().to_vec()).map_err(|e| format!("auth.identity_key: {e}")))
-    .transpose()?;
+    };
+    let identity_key = identity_secret
+        .map(|(s, span)| {
+            IdentityKey::new(s.expose().to_vec()).map_err(|e| Located {
+                span: Some(span),
+                message: format!("auth.identity_key: {e}"),
+            })
+        })
+        .transpose()?;
     let mut issuers: Vec<ChatbotIssuer> = Vec::new();
     for (i, raw) in chatbot.into_iter().enumerate() {
-        let issuer = chatbot_issuer(raw, i, env, base)?;
+        let issuer = chatbot_issuer(raw, i, &mut src)?;
         if issuers
             .iter()
             .any(|o| o.name == issuer.name || o.issuer == issuer.issuer)
@@ -75,13 +92,14 @@ pub fn resolve(raw: RawAuth, env: Env<'_>, base: &Path) -> Result<AuthConfig, St
             return Err(format!(
                 "auth.chatbot[{i}]: name {:?} or issuer {:?} is used twice; make both unique",
                 issuer.name, issuer.issuer
-            ));
+            )
+            .into());
         }
         issuers.push(issuer);
     }
     let mut tokens: Vec<ServiceToken> = Vec::new();
     for (i, raw) in service.into_iter().enumerate() {
-        let token = service_token(raw, i)?;
+        let token = service_token(raw, i).map_err(Located::from)?;
         if tokens
             .iter()
             .any(|t| t.name == token.name || t.sha256 == token.sha256)
@@ -89,12 +107,13 @@ pub fn resolve(raw: RawAuth, env: Env<'_>, base: &Path) -> Result<AuthConfig, St
             return Err(format!(
                 "auth.service[{i}]: name {:?} or its sha256 is used twice; make both unique",
                 token.name
-            ));
+            )
+            .into());
         }
         tokens.push(token);
     }
-    Ok(AuthConfig {
-        session: session.map(|s| session_config(s, env, base)).transpose()?,
+    let config = AuthConfig {
+        session: session.map(|s| session_config(s, &mut src)).transpose()?,
         chatbot: issuers,
         service: tokens,
         identity_key,
@@ -102,16 +121,23 @@ pub fn resolve(raw: RawAuth, env: Env<'_>, base: &Path) -> Result<AuthConfig, St
         max_credential_bytes: match max_credential_bytes {
             Some(0) => {
                 return Err(
-                    "auth.max_credential_bytes = 0 rejects everything; use e.g. 16384".into(),
+                    "auth.max_credential_bytes = 0 rejects everything; use e.g. 16384"
+                        .to_string()
+                        .into(),
                 );
             }
             Some(n) => n,
             None => MAX_CREDENTIAL_BYTES,
         },
+    };
+    Ok(Resolved {
+        config,
+        identity_key_named,
+        found: src.found,
     })
 }
 
-fn session_config(raw: RawSession, env: Env<'_>, base: &Path) -> Result<SessionConfig, String> {
+fn session_config(raw: RawSession, src: &mut Source<'_>) -> Result<SessionConfig, Located> {
     let RawSession {
         flavor,
         secret_envs,
@@ -126,28 +152,38 @@ fn session_config(raw: RawSession, env: Env<'_>, base: &Path) -> Result<SessionC
         other => {
             return Err(format!(
                 "auth.session.flavor = {other:?} is not allowed; use \"nextauth-v4\" or \"authjs-v5\""
-            ));
+            )
+            .into());
         }
     };
-    let mut secrets = Vec::new();
-    for var in secret_envs.unwrap_or_default() {
-        secrets.push(env_secret(env, "auth.session.secret_envs", &var)?);
-    }
-    for file in secret_files.unwrap_or_default() {
-        secrets.push(file_secret(base, "auth.session.secret_files", &file)?);
-    }
-    if secrets.is_empty() {
+    let (secret_envs, secret_files) = (
+        secret_envs.unwrap_or_default(),
+        secret_files.unwrap_or_default(),
+    );
+    if secret_envs.is_empty() && secret_files.is_empty() {
         return Err(
             "auth.session: no secret; set secret_envs = [\"NEXTAUTH_SECRET\"] or secret_files"
+                .to_string()
                 .into(),
         );
+    }
+    // An unset one is absent (reported by `src`): it can verify nothing.
+    let mut secrets = Vec::new();
+    for var in &secret_envs {
+        let alt = "secret_files";
+        secrets.extend(src.env("auth.session.secret_envs", alt, var)?);
+    }
+    for file in &secret_files {
+        let alt = "secret_envs";
+        secrets.extend(src.file("auth.session.secret_files", alt, file)?);
     }
     let mut cfg = SessionConfig::new(flavor, secrets);
     if let Some(names) = cookie_names {
         if names.is_empty() || names.iter().any(|n| !valid_cookie_name(n)) {
             return Err(format!(
                 "auth.session.cookie_names = {names:?}: give at least one name of letters, digits and -_. (or remove the key for the defaults)"
-            ));
+            )
+            .into());
         }
         cfg.cookie_names = names;
     }
@@ -166,9 +202,8 @@ fn valid_cookie_name(name: &str) -> bool {
 fn chatbot_issuer(
     raw: RawChatbot,
     i: usize,
-    env: Env<'_>,
-    base: &Path,
-) -> Result<ChatbotIssuer, String> {
+    src: &mut Source<'_>,
+) -> Result<ChatbotIssuer, Located> {
     let RawChatbot {
         name,
         issuer,
@@ -187,7 +222,7 @@ fn chatbot_issuer(
     } = raw;
     let at = format!("auth.chatbot[{i}] ({name:?})");
     if name.is_empty() || issuer.is_empty() {
-        return Err(format!("{at}: name and issuer must be non-empty"));
+        return Err(format!("{at}: name and issuer must be non-empty").into());
     }
     let mut algs = Vec::new();
     for a in &algorithms {
@@ -196,26 +231,28 @@ fn chatbot_issuer(
         })?);
     }
     if algs.is_empty() {
-        return Err(format!(
-            "{at}: algorithms = [] accepts nothing; list e.g. [\"RS256\"]"
-        ));
+        return Err(format!("{at}: algorithms = [] accepts nothing; list e.g. [\"RS256\"]").into());
     }
     let mut keys = Vec::new();
+    let hs_named = hs256_secret_env.is_some() || hs256_secret_file.is_some();
     let hs = match (hs256_secret_env, hs256_secret_file) {
-        (Some(var), None) => Some(env_secret(env, &format!("{at}.hs256_secret_env"), &var)?),
-        (None, Some(file)) => Some(file_secret(
-            base,
+        (Some(var), None) => {
+            src.env(&format!("{at}.hs256_secret_env"), "hs256_secret_file", &var)?
+        }
+        (None, Some(file)) => src.file(
             &format!("{at}.hs256_secret_file"),
+            "hs256_secret_env",
             &file,
-        )?),
+        )?,
         (None, None) => None,
         (Some(_), Some(_)) => {
-            return Err(format!(
-                "{at}: set hs256_secret_env or hs256_secret_file, not both"
-            ));
+            return Err(
+                format!("{at}: set hs256_secret_env or hs256_secret_file, not both").into(),
+            );
         }
     };
     keys.extend(hs.as_ref().map(IssuerKey::hmac));
+    let base = src.base;
     for file in public_key_files.unwrap_or_default() {
         let pem = read_file(base, &format!("{at}.public_key_files"), &file)?;
         keys.push(
@@ -234,15 +271,19 @@ fn chatbot_issuer(
     if let Some(url) = &jwks_url
         && !(url.starts_with("https://") || url.starts_with("http://"))
     {
-        return Err(format!("{at}.jwks_url = {url:?}: use an http(s):// URL"));
+        return Err(format!("{at}.jwks_url = {url:?}: use an http(s):// URL").into());
     }
     for alg in &algs {
-        let has_key = keys.iter().any(|k| k.key.family() == alg.family());
+        // A named HMAC secret counts even when its value is unset (then the
+        // issuer has no HMAC key and verifies nothing; unset is reported).
+        let has_key = keys.iter().any(|k| k.key.family() == alg.family())
+            || (hs_named && alg.family() == AlgorithmFamily::Hmac);
         let remote_ok = jwks_url.is_some() && alg.family() != AlgorithmFamily::Hmac;
         if !has_key && !remote_ok {
             return Err(format!(
                 "{at}: algorithm {alg:?} has no key; add hs256_secret_env (HS*), public_key_files, jwks_file or jwks_url"
-            ));
+            )
+            .into());
         }
     }
     let tenants = tenant_scope(&at, tenant, tenants, tenant_claim.is_some())?;

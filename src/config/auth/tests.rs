@@ -178,3 +178,83 @@ fn chatbot_tenant_list_without_a_claim_or_mixed_with_star_is_refused() {
     let both = chatbot_with("tenant = \"t1\"\ntenants = [\"*\"]").expect_err("both");
     assert!(both.contains("not both"), "{both}");
 }
+
+const ALL_SECRETS: &str = r#"
+[auth]
+identity_key_env = "CUTOVER_IDENTITY_KEY"
+[auth.session]
+flavor = "nextauth-v4"
+secret_envs = ["NEXTAUTH_SECRET"]
+[[auth.chatbot]]
+name = "widget"
+issuer = "w"
+algorithms = ["HS256"]
+hs256_secret_env = "CHATBOT_HS256_SECRET"
+tenants = ["*"]
+"#;
+
+#[test]
+fn unset_secrets_are_listed_and_left_absent_never_replaced() {
+    let r = super::resolve_all(parse(ALL_SECRETS), &|_| None, Path::new(".")).expect("valid");
+    assert!(r.identity_key_named);
+    assert!(r.config.identity_key.is_none());
+    assert!(r.config.session.expect("session").secrets.is_empty());
+    assert!(r.config.chatbot[0].keys.is_empty());
+    let unset: Vec<&str> = r.found.unset.iter().map(|u| u.message.as_str()).collect();
+    assert_eq!(unset.len(), 3, "{unset:?}");
+    for var in [
+        "CUTOVER_IDENTITY_KEY",
+        "NEXTAUTH_SECRET",
+        "CHATBOT_HS256_SECRET",
+    ] {
+        let line = unset.iter().find(|m| m.contains(var)).expect(var);
+        assert!(line.contains(&format!("export {var}, or use")), "{line}");
+    }
+    // Each at its own key: the span covers the variable's name.
+    for u in &r.found.unset {
+        let span = u.span.clone().expect("span");
+        assert!(u.message.contains(ALL_SECRETS[span].trim_matches('"')));
+    }
+    // Needing every secret, the same file is an error.
+    assert!(resolve(parse(ALL_SECRETS), &|_| None, Path::new(".")).is_err());
+}
+
+#[test]
+fn a_secret_under_32_bytes_is_weak_and_the_finding_never_holds_it() {
+    let r = super::resolve_all(parse(ALL_SECRETS), &env, Path::new(".")).expect("valid");
+    // env(): NEXTAUTH_SECRET = "s3cret", CHATBOT_HS256_SECRET = "hs", the key 32 bytes.
+    let weak: Vec<&str> = r.found.weak.iter().map(|w| w.message.as_str()).collect();
+    assert_eq!(weak.len(), 2, "{weak:?}");
+    assert!(
+        weak.iter()
+            .all(|w| !w.contains("s3cret") && w.contains("32")),
+        "{weak:?}"
+    );
+    assert!(r.found.unset.is_empty());
+}
+
+#[test]
+fn a_secret_reference_that_is_not_a_variable_name_is_an_error_without_echoing_it() {
+    let err = super::resolve_all(
+        parse("[auth]\nidentity_key_env = \"paste-d secret\""),
+        &|_| None,
+        Path::new("."),
+    )
+    .expect_err("not a name");
+    assert!(err.span.is_some());
+    assert!(!err.message.contains("paste-d"), "{}", err.message);
+    assert!(super::valid_env_name("NEXTAUTH_SECRET") && super::valid_env_name("_X1"));
+    assert!(!super::valid_env_name("1X") && !super::valid_env_name(""));
+}
+
+#[test]
+fn a_missing_secret_file_is_unset_but_an_empty_path_is_an_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let raw = parse("[auth.session]\nflavor = \"nextauth-v4\"\nsecret_files = [\"keys/absent\"]");
+    let r = super::resolve_all(raw, &env, dir.path()).expect("valid reference");
+    assert_eq!(r.found.unset.len(), 1);
+    assert!(r.found.unset[0].message.contains("or use secret_envs"));
+    let raw = parse("[auth.session]\nflavor = \"nextauth-v4\"\nsecret_files = [\" \"]");
+    let err = super::resolve_all(raw, &env, dir.path()).expect_err("empty path");
+    assert!(err.message.contains("path is empty"), "{}", err.message);
+}

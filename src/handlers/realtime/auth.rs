@@ -91,6 +91,9 @@ impl AuthError {
 impl IntoResponse for AuthError {
     fn into_response(self) -> Response {
         if let AuthError::Internal(e) = &self {
+            if let Some(down) = crate::handlers::error::database_down(e) {
+                return down;
+            }
             tracing::error!(error = %e, "realtime auth failed");
         }
         (self.status(), Json(json!({ "error": self.to_string() }))).into_response()

@@ -114,16 +114,29 @@ pub struct ScheduledUpdateEvent<'a> {
 }
 
 /// Run [`dispatch_due`] every `every` until the task is dropped; failures are
-/// logged and retried on the next tick. For `cutover serve` / `cutover handlers`.
+/// retried on the next tick and logged when they start and when they stop
+/// (not once a tick: a database that is down shows in `/-/backends`).
+/// For `cutover serve` / `cutover handlers`.
 pub async fn dispatch_forever(pool: PgPool, pusher: PusherClient, every: std::time::Duration) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut failing = false;
     loop {
         tick.tick().await;
         match dispatch_due(&pool, &pusher, Utc::now()).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(sent = n, "scheduled messages dispatched"),
-            Err(e) => tracing::warn!(error = %e, "scheduled dispatch failed"),
+            Ok(n) => {
+                if std::mem::take(&mut failing) {
+                    tracing::info!("scheduled dispatch works again");
+                }
+                if n > 0 {
+                    tracing::info!(sent = n, "scheduled messages dispatched");
+                }
+            }
+            Err(e) if !failing => {
+                failing = true;
+                tracing::warn!(error = %e, "scheduled dispatch failed; retrying every tick, logged again when it recovers");
+            }
+            Err(_) => {}
         }
     }
 }

@@ -32,6 +32,9 @@ pub enum WaError {
     /// 503: a dependency is not configured.
     #[error("unavailable: {0}")]
     Unavailable(&'static str),
+    /// 503: the database cannot be reached (short cause, no credentials).
+    #[error("database unreachable: {0}")]
+    DatabaseDown(String),
     /// 500: database or I/O failure (logged, never shown).
     #[error("internal: {0}")]
     Internal(String),
@@ -48,7 +51,7 @@ impl WaError {
             WaError::Forbidden => StatusCode::FORBIDDEN,
             WaError::NotFound(_) => StatusCode::NOT_FOUND,
             WaError::Conflict(_) => StatusCode::CONFLICT,
-            WaError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            WaError::Unavailable(_) | WaError::DatabaseDown(_) => StatusCode::SERVICE_UNAVAILABLE,
             WaError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -62,6 +65,7 @@ impl WaError {
             | WaError::Unavailable(m) => m,
             WaError::Unauthorized => "Unauthorized",
             WaError::Forbidden => "Forbidden",
+            WaError::DatabaseDown(_) => "rust_backend_unavailable",
             WaError::Internal(_) => "Internal server error",
         }
     }
@@ -69,13 +73,25 @@ impl WaError {
 
 impl From<StoreError> for WaError {
     fn from(e: StoreError) -> Self {
-        WaError::Internal(e.to_string())
+        match &e {
+            StoreError::Database(db) => WaError::from_sqlx(db),
+            StoreError::Migrate(_) => WaError::Internal(e.to_string()),
+        }
     }
 }
 
 impl From<sqlx::Error> for WaError {
     fn from(e: sqlx::Error) -> Self {
-        WaError::Internal(e.to_string())
+        WaError::from_sqlx(&e)
+    }
+}
+
+impl WaError {
+    fn from_sqlx(e: &sqlx::Error) -> WaError {
+        match crate::health::passive::database_cause(e) {
+            Some(cause) => WaError::DatabaseDown(cause),
+            None => WaError::Internal(e.to_string()),
+        }
     }
 }
 
@@ -90,12 +106,21 @@ impl IntoResponse for WaError {
         if let WaError::Internal(e) = &self {
             tracing::error!(error = %e, "whatsapp handler failed");
         }
+        if let WaError::DatabaseDown(cause) = self {
+            return crate::handlers::error::dependency_down(
+                crate::health::Backend::Database,
+                cause,
+            );
+        }
         (self.status(), Json(json!({ "error": self.message() }))).into_response()
     }
 }
 
 impl From<crate::handlers::HandlerError> for WaError {
     fn from(e: crate::handlers::HandlerError) -> Self {
+        if let crate::handlers::HandlerError::DependencyDown { cause, .. } = e {
+            return WaError::DatabaseDown(cause);
+        }
         WaError::Internal(e.to_string())
     }
 }

@@ -152,3 +152,44 @@ fn percent_encoded_secret_names_are_redacted() {
         "a=1&%74oken=[redacted]&b=2"
     );
 }
+
+#[test]
+fn top_places_count_pointers_with_indices_folded_and_never_values() {
+    let log = DiffLog::new(limits(100, 100, 1));
+    let with = |category: Category, detail: &str| DiffEntry {
+        category,
+        detail: detail.into(),
+        ..entry("/x", "{}")
+    };
+    log.record(
+        "r",
+        with(Category::Body, "body /items/0/name: \"a\" vs \"b\""),
+    );
+    log.record(
+        "r",
+        with(Category::Body, "body /items/7/name: \"c\" vs \"d\""),
+    );
+    log.record(
+        "r",
+        with(
+            Category::Header,
+            "header etag: primary \"1\" vs other \"2\"",
+        ),
+    );
+    log.record(
+        "r",
+        with(Category::Status, "status: primary 200 vs other 500"),
+    );
+    let (seen, top) = log.top_places("r", 2);
+    assert_eq!(seen, 4);
+    assert_eq!(
+        top,
+        [
+            ("/items/*/name".to_string(), 2),
+            ("header etag".to_string(), 1)
+        ]
+    );
+    let (_, all) = log.top_places("r", 10);
+    assert!(all.iter().all(|(p, _)| !p.contains('"')), "{all:?}");
+    assert_eq!(log.top_places("unknown", 3), (0, Vec::new()));
+}

@@ -115,6 +115,51 @@ pub type ProcessCustomSession<SV, C> = Arc<
 
 /// Shutdown [`Notify`] sharded by worker thread.
 ///
+const HEAD_TIMEOUT: &str = "request head not complete before the deadline";
+
+/// cutover patch: `read` bounded by `deadline`, a `ReadTimedout` error past it.
+async fn read_head_within<F>(read: F, deadline: Option<Duration>) -> Result<bool>
+where
+    F: std::future::Future<Output = Result<bool>>,
+{
+    match deadline {
+        None => read.await,
+        Some(d) => match tokio::time::timeout(d, read).await {
+            Ok(res) => res,
+            Err(_) => Error::e_explain(ReadTimedout, HEAD_TIMEOUT),
+        },
+    }
+}
+
+fn is_head_timeout(e: &Error) -> bool {
+    matches!(e.etype, ReadTimedout) && e.context.as_ref().is_some_and(|c| c.as_str() == HEAD_TIMEOUT)
+}
+
+/// cutover patch: the status for a request head Pingora could not accept.
+/// `408 Request Timeout` for a head not complete before its deadline,
+/// `431 Request Header Fields Too Large` (RFC 6585 §5) for too many header
+/// lines or a head past the read limit, `414 URI Too Long` (RFC 9110
+/// §15.5.15) for a target too long for the URI parser, else `400`.
+/// Clients and load balancers can tell "shorten it" from "malformed".
+fn head_error_status(e: &Error) -> u16 {
+    if is_head_timeout(e) {
+        return 408;
+    }
+    let context = e.context.as_ref().map_or("", |c| c.as_str());
+    let cause = e.cause.as_ref().map(|c| c.to_string()).unwrap_or_default();
+    if context.starts_with("Request header larger than") || cause == "too many headers" {
+        431
+    } else if context
+        .strip_prefix("invalid uri ")
+        .is_some_and(|target| target.len() >= u16::MAX as usize - 1)
+    {
+        // The `http` crate refuses targets of 65534 bytes and more.
+        414
+    } else {
+        400
+    }
+}
+
 /// Every request that parks in `read_request()` registers a shutdown waiter and
 /// unregisters it when the read completes. Both operations lock the `Notify`'s
 /// internal mutex, so a single `Notify` shared across the whole proxy becomes a
@@ -329,9 +374,17 @@ where
     {
         // phase 1 read request header
 
+        // cutover patch: the head has a deadline (see `request_head_timeout`).
+        let deadline = match self.inner.request_head_timeouts() {
+            Some((idle, head)) if downstream_session.get_keepalive().is_some() => {
+                downstream_session.set_keepalive(Some(idle.as_secs().max(1)));
+                Some(idle + head)
+            }
+            _ => None,
+        };
         let res = tokio::select! {
             biased; // biased select is cheaper, and we don't want to drop already buffered requests
-            res = downstream_session.read_request() => { res }
+            res = read_head_within(downstream_session.read_request(), deadline) => { res }
             _ = self.await_shutdown() => {
                 // service shutting down, dropping the connection to stop more req from coming in
                 return None;
@@ -347,13 +400,14 @@ where
             }
             Err(mut e) => {
                 e.as_down();
-                if matches!(e.etype, InvalidHTTPHeader) {
+                if matches!(e.etype, InvalidHTTPHeader) || is_head_timeout(&e) {
                     debug!(
                         "Fail to proxy: {e}, downstream session type: {}",
                         downstream_session.session_type()
                     );
+                    // cutover patch: say why the head was refused (414/431).
                     downstream_session
-                        .respond_error(400)
+                        .respond_error(head_error_status(&e))
                         .await
                         .unwrap_or_else(|e| {
                             error!("failed to send error response to downstream: {e}");

@@ -62,6 +62,17 @@ pub trait ProxyHttp {
         ctx: &mut Self::CTX,
     ) -> Result<Box<HttpPeer>>;
 
+    /// cutover patch: `(idle, head)`: how long an HTTP/1 client connection may
+    /// sit idle before a request starts (its keep-alive timeout, replacing
+    /// Pingora's fixed 60 s), and how long on top of that the whole request
+    /// head may take. A client still sending its head at `idle + head` gets
+    /// `408` and the connection is closed (header slowloris); an idle one is
+    /// closed quietly after `idle`. `None` (the default) keeps Pingora's
+    /// behaviour: only each single read is timed.
+    fn request_head_timeouts(&self) -> Option<(Duration, Duration)> {
+        None
+    }
+
     /// Set up downstream modules.
     ///
     /// In this phase, users can add or configure [HttpModules] before the server starts up.

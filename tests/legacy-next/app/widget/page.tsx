@@ -1,0 +1,17 @@
+// The tenant's chat widget, as a site embeds it: /widget?tenant=<id>#token=<chat token>.
+// The token rides in the fragment, which browsers never send to a server, so
+// it is in no access log; the widget then keeps it in memory only.
+import { ChatWidget } from '@/components/widget/ChatWidget';
+
+export const metadata = { title: 'Chat with us' };
+
+type Props = { searchParams: Promise<{ tenant?: string | string[] }> };
+
+export default async function WidgetPage({ searchParams }: Props) {
+  const { tenant } = await searchParams;
+  return (
+    <main className="widget-page">
+      <ChatWidget tenant={typeof tenant === 'string' ? tenant : ''} />
+    </main>
+  );
+}
