@@ -1,8 +1,10 @@
 //! The admin listener (its own port): `/` (the endpoint list), `/metrics`,
-//! `/-/health`, `/-/ready`, `/-/config`, `/-/backends` (backend health), `/-/diffs?route=…` (recent shadow
-//! mismatches, redacted; an unknown route is a 404 naming the known ones). A
+//! `/-/health`, `/-/ready`, `/-/config`, `/-/backends` (backend health,
+//! `admin/backends.rs`), `/-/diffs?route=…` (recent shadow mismatches,
+//! redacted; an unknown route is a 404 naming the known ones). A
 //! Pingora `ServeHttp` app, so a graceful upgrade hands its socket over like
-//! the proxy's. Never shows secrets.
+//! the proxy's. Never shows secrets. `/-/routes` (every route's live state,
+//! `admin/routes.rs`) and the status page `/-/ui` over it (`admin/ui.rs`).
 
 use std::sync::Arc;
 

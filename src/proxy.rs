@@ -659,7 +659,20 @@ fn response_headers<'a>(
     route: &'a str,
     backend: &'a str,
 ) -> Vec<(&'static str, &'a str)> {
-    let live = &snap.config.live;
+    headers_for(&snap.config.live, route, backend)
+}
+
+/// The headers of an answer cutover writes before any route is matched
+/// (refused targets, the override page): route `(unmatched)`, backend `cutover`.
+pub(super) fn own_headers(live: &crate::config::LiveSettings) -> Vec<(&'static str, &str)> {
+    headers_for(live, metrics::UNMATCHED, metrics::CUTOVER_BACKEND)
+}
+
+fn headers_for<'a>(
+    live: &'a crate::config::LiveSettings,
+    route: &'a str,
+    backend: &'a str,
+) -> Vec<(&'static str, &'a str)> {
     let mut headers = Vec::with_capacity(3);
     if live.response_headers {
         headers.push(("x-cutover-route", route));

@@ -128,20 +128,22 @@ fn take_cookie(head: &mut RequestHeader, name: &str) -> Option<String> {
 
 /// `/-/override?token=…` sets the cookie, `?clear=1` clears it.
 async fn page(proxy: &Cutover, session: &mut Session, cfg: &Config) -> u16 {
+    let extra = super::own_headers(&cfg.live);
+    let extra = extra.as_slice();
     let head = session.req_header();
     if !matches!(head.method, http::Method::GET | http::Method::HEAD) {
         return write(
             session,
             405,
-            "Use GET",
-            "Open this page in a browser.",
+            ("Use GET", "Open this page in a browser."),
             None,
+            extra,
         )
         .await;
     }
     let Some(o) = &cfg.overrides else {
         let why = "Tester overrides are off on this proxy: add [override] to routes.toml.";
-        return write(session, 404, "Tester overrides are off", why, None).await;
+        return write(session, 404, ("Tester overrides are off", why), None, extra).await;
     };
     let query = head.uri.query().unwrap_or("");
     let mut token = None;
@@ -161,11 +163,18 @@ async fn page(proxy: &Cutover, session: &mut Session, cfg: &Config) -> u16 {
             o.cookie
         );
         let text = "Your tester override is cleared: every route follows its flag again.";
-        return write(session, 200, "Override cleared", text, Some(cookie)).await;
+        return write(
+            session,
+            200,
+            ("Override cleared", text),
+            Some(cookie),
+            extra,
+        )
+        .await;
     }
     let Some(token) = token else {
         let text = "Open the link `cutover override` printed (…?token=…), or ?clear=1 to clear.";
-        return write(session, 400, "No override token", text, None).await;
+        return write(session, 400, ("No override token", text), None, extra).await;
     };
     let now = unix_now();
     match grant::inspect(&token, &o.keys, now) {
@@ -186,7 +195,14 @@ async fn page(proxy: &Cutover, session: &mut Session, cfg: &Config) -> u16 {
                 g.describe_routes(),
                 g.side.as_str()
             );
-            write(session, 200, "Tester override set", &text, Some(cookie)).await
+            write(
+                session,
+                200,
+                ("Tester override set", &text),
+                Some(cookie),
+                extra,
+            )
+            .await
         }
         Err(why) => {
             proxy
@@ -195,12 +211,12 @@ async fn page(proxy: &Cutover, session: &mut Session, cfg: &Config) -> u16 {
                 .rejected
                 .with_label_values(&[why.label()])
                 .inc();
-            invalid(session, why).await
+            invalid(session, why, extra).await
         }
     }
 }
 
-async fn invalid(session: &mut Session, why: Rejection) -> u16 {
+async fn invalid(session: &mut Session, why: Rejection, extra: &[(&'static str, &str)]) -> u16 {
     let wants_json = session
         .req_header()
         .headers
@@ -210,12 +226,19 @@ async fn invalid(session: &mut Session, why: Rejection) -> u16 {
     if wants_json {
         let body = serde_json::json!({ "error": "invalid_override", "reason": why.label(), "message": why.explain() });
         let body = Bytes::from(body.to_string());
-        return match super::respond::write_json(session, 400, body, &[]).await {
+        return match super::respond::write_json(session, 400, body, extra).await {
             Ok(()) => 400,
             Err(_) => 0,
         };
     }
-    write(session, 400, "Override not valid", why.explain(), None).await
+    write(
+        session,
+        400,
+        ("Override not valid", why.explain()),
+        None,
+        extra,
+    )
+    .await
 }
 
 /// A small HTML page (never the token), no caching, no referrer (the URL
@@ -223,9 +246,9 @@ async fn invalid(session: &mut Session, why: Rejection) -> u16 {
 async fn write(
     session: &mut Session,
     status: u16,
-    title: &str,
-    text: &str,
+    (title, text): (&str, &str),
     set_cookie: Option<String>,
+    extra: &[(&'static str, &str)],
 ) -> u16 {
     let body = Bytes::from(format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>{t}</title></head>\
@@ -243,6 +266,9 @@ async fn write(
         h.insert_header("content-security-policy", "default-src 'none'")?;
         if let Some(c) = set_cookie {
             h.insert_header(http::header::SET_COOKIE, c)?;
+        }
+        for (k, v) in extra {
+            h.insert_header(*k, *v)?;
         }
         session.set_keepalive(None);
         session.write_response_header(Box::new(h), false).await?;

@@ -1,8 +1,8 @@
 //! The request target, checked before any route is matched: a path that
 //! cutover and a backend could read as different routes
-//! ([`crate::route::ambiguity`]), or an absolute-form target
-//! (`GET http://host/path`) whose authority disagrees with `Host`, is refused
-//! with a JSON 400; a target longer than [`MAX_TARGET_BYTES`] gets 414 and a
+//! ([`crate::route::ambiguity`]) is refused with a JSON 400 (an
+//! absolute-form target whose authority disagrees with `Host` never gets here:
+//! Pingora refuses it with a 400 while reading the head); a target longer than [`MAX_TARGET_BYTES`] gets 414 and a
 //! header block larger than [`MAX_HEADER_BYTES`] 431 (nginx's defaults are
 //! 8 KiB per line and 32 KiB in all). The connection is closed after each.
 //! Everything else passes untouched.
@@ -28,7 +28,8 @@ pub(super) async fn refuse_if_ambiguous(session: &mut Session, cfg: &Config) -> 
         _ => "bad_request",
     };
     let body = serde_json::json!({ "error": error, "reason": reason, "hint": hint });
-    match respond::write_json(session, status, Bytes::from(body.to_string()), &[]).await {
+    let extra = super::own_headers(&cfg.live);
+    match respond::write_json(session, status, Bytes::from(body.to_string()), &extra).await {
         Ok(()) => Some(status),
         Err(_) => Some(0),
     }
@@ -61,27 +62,7 @@ fn refusal(
     if head_bytes > MAX_HEADER_BYTES {
         return Some((431, "headers_too_large", "send at most 32 KiB of headers"));
     }
-    if authority_mismatch(head) {
-        return Some((
-            400,
-            "host_mismatch",
-            "send the same host in the request target and `Host`",
-        ));
-    }
     ambiguity::check(&cfg.routes, &head.method, head.uri.path())
         .err()
         .map(|a| (400, a.as_str(), a.hint()))
-}
-
-/// An absolute-form target whose authority is not the `Host` header's.
-fn authority_mismatch(head: &pingora::http::RequestHeader) -> bool {
-    let Some(authority) = head.uri.authority() else {
-        return false;
-    };
-    let host = head
-        .headers
-        .get(http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("");
-    !authority.as_str().eq_ignore_ascii_case(host)
 }

@@ -4,11 +4,12 @@
 //! request path; Next parses the same path with the WHATWG URL rules (`\` is
 //! `/`, `%2e` dot segments are resolved) and decodes percent-escapes of plain
 //! characters, and the rust side's router sees what cutover forwards. Where
-//! those readings could differ *and either one is a claimed route*, cutover
-//! refuses the request (400) instead of guessing: a request can never reach a
-//! route's handler without that route's auth having run, nor reach rust for a
-//! path the table did not claim. Anything else, claimed or not, is forwarded
-//! untouched (unclaimed traffic is next's business, odd paths included).
+//! the other reading is a claimed route that cutover's reading is not,
+//! cutover refuses the request (400) instead of guessing: a request can never
+//! reach a route's handler without that route's auth having run, nor reach
+//! rust for a path the table did not claim. Anything else, claimed or not, is
+//! forwarded untouched (unclaimed traffic is next's business, odd paths
+//! included).
 //!
 //! Pure: the route table and the path in, a verdict out.
 
@@ -53,16 +54,21 @@ impl Ambiguity {
     }
 }
 
-/// `Err` when `path` reads differently to cutover and a backend and one of
-/// the readings is a route of `routes` for `method`.
+/// `Err` when a backend could read `path` as a claimed route other than the
+/// one cutover matches (or as a claimed route where cutover matches none).
+/// A path whose other reading claims nothing stays with the route cutover
+/// matched (its auth runs; e.g. `%2F` inside an id is that id, decoded by the
+/// handler), or with next when cutover matched nothing.
 pub fn check(routes: &RouteTable, method: &Method, path: &str) -> Result<(), Ambiguity> {
     let Some((canonical, why)) = canonical(path) else {
         return Ok(());
     };
-    if routes.find(method, path).is_some() || routes.find(method, &canonical).is_some() {
-        Err(why)
-    } else {
-        Ok(())
+    let Some(other) = routes.find(method, &canonical) else {
+        return Ok(());
+    };
+    match routes.find(method, path) {
+        Some(m) if m.route.id == other.route.id => Ok(()),
+        _ => Err(why),
     }
 }
 

@@ -211,6 +211,9 @@ async fn refused_client_gets_429_json_with_retry_after_and_identical_requests_co
         }
     }
     let r = refused.expect("never refused");
+    // Cutover refused it itself: said so in the headers and the metric.
+    assert_eq!(r.headers()["x-cutover-backend"], "cutover");
+    assert_eq!(r.headers()["x-cutover-route"], "realtime-auth");
     let retry: u64 = r.headers()["retry-after"]
         .to_str()
         .unwrap()
@@ -222,6 +225,26 @@ async fn refused_client_gets_429_json_with_retry_after_and_identical_requests_co
     assert_eq!(v["reason"], "client_rate");
     // Another client is unaffected.
     assert_eq!(authorize(&client, &url, "2.2", "private-a").await, Ok(200));
+    // Refusals are cutover's 4xx; the cache hit and the backend's answers are next's.
+    let refusals = "cutover_requests_total{backend=\"cutover\",route=\"realtime-auth\",status_class=\"4xx\"} 1";
+    let counted = eventually(Duration::from_secs(5), || async {
+        cutover.metrics().await.contains(refusals).then_some(())
+    })
+    .await;
+    assert!(counted.is_some(), "{}", cutover.metrics().await);
+    let m = cutover.metrics().await;
+    assert!(
+        m.contains(
+            "cutover_requests_total{backend=\"next\",route=\"realtime-auth\",status_class=\"2xx\"}"
+        ),
+        "{m}"
+    );
+    assert!(
+        !m.contains(
+            "cutover_requests_total{backend=\"next\",route=\"realtime-auth\",status_class=\"4xx\"}"
+        ),
+        "{m}"
+    );
 }
 
 fn redis_caps(prefix: &str, store: &str) -> String {

@@ -100,12 +100,14 @@ fn set(t: &mut dyn toml_edit::TableLike, key: &str, mut v: Value) {
 /// and place), or where `key` already is, or at the end; remove `instead`.
 fn replace(doc: &mut DocumentMut, key: &str, instead: &[&str], item: Item) {
     let table = doc.as_table_mut();
-    if let Some(Item::Value(v)) = table.get_mut(key) {
+    // Assigned in place: `insert` would replace the key too, and with it the
+    // comment lines above it (they belong to the key's decor).
+    if let Some(slot @ Item::Value(_)) = table.get_mut(key) {
         let mut item = item;
-        if let Item::Value(new) = &mut item {
-            *new.decor_mut() = v.decor().clone();
+        if let (Item::Value(new), Item::Value(old)) = (&mut item, &*slot) {
+            *new.decor_mut() = old.decor().clone();
         }
-        table.insert(key, item);
+        *slot = item;
         for k in instead {
             table.remove(k);
         }

@@ -20,6 +20,19 @@ fn flip_keeps_comments_key_order_and_the_shadow_setting() {
     assert!(notes.is_empty());
 }
 
+/// The shipped flag files: comment lines right above the key they change.
+#[test]
+fn comment_lines_above_the_flipped_key_are_kept() {
+    let old = "# Who answers route `x`: backend = \"next\" | \"rust\",\n# or canary = { percent = 0..=100 }.\nbackend = \"next\"\n";
+    let (new, _) = edit(Some(old), &change(Side::Rust, None, None));
+    assert_eq!(
+        new,
+        old.replace("backend = \"next\"\n", "backend = \"rust\"\n")
+    );
+    let (back, _) = edit(Some(&new), &change(Side::Next, None, None));
+    assert_eq!(back, old);
+}
+
 #[test]
 fn a_canary_takes_backends_place_and_back() {
     let old = "# c\nbackend = \"next\" # x\nshadow = { percent = 5 }\n";
