@@ -81,6 +81,8 @@ pub struct Config {
     pub flags: BTreeMap<RouteId, Flag>,
     /// Shadow, fallback and guard settings of every route (defaults when unset).
     pub route_shadow: BTreeMap<RouteId, shadow::RouteShadowConfig>,
+    /// What a flip does to each route's open streams (`keep` when unset).
+    pub route_streams: BTreeMap<RouteId, crate::streams::StreamPolicy>,
     /// Validates credentials; rebuilt (with an empty cache) on every reload.
     pub authenticator: std::sync::Arc<crate::auth::Authenticator>,
     /// Cap store settings; the cap state itself outlives reloads.
@@ -157,6 +159,17 @@ impl Config {
 
     pub fn flag(&self, id: &RouteId) -> Option<&Flag> {
         self.flags.get(id)
+    }
+
+    /// The flags in force, as one fingerprint equal on every replica that
+    /// applies the same flag files (paths aside).
+    pub fn flags_fingerprint(&self) -> [u8; 32] {
+        flagset::flags_fingerprint(&self.flags)
+    }
+
+    /// What a flip does to a route's open streams (`keep` for unknown routes).
+    pub fn stream_policy(&self, id: &RouteId) -> crate::streams::StreamPolicy {
+        self.route_streams.get(id).copied().unwrap_or_default()
     }
 
     /// A route's shadow, fallback and guard settings.

@@ -110,6 +110,9 @@ struct Counts {
 #[derive(Default)]
 pub struct FallbackBudget {
     routes: RouteRings<Counts>,
+    /// Other replicas' `(requests, fallbacks)` in their window, per route,
+    /// as last read from the shared store (empty without one).
+    others: std::sync::Mutex<std::collections::HashMap<String, (u64, u64)>>,
 }
 
 impl FallbackBudget {
@@ -141,6 +144,17 @@ impl FallbackBudget {
     /// Takes one fallback if that keeps fallbacks ≤ `max_ratio` of the
     /// requests in the window; false (over budget) otherwise. A `window`
     /// other than the configured one restarts the route's counts.
+    /// Replaces what the other replicas spent (see `proxy::guard::shared`):
+    /// every replica's requests and fallbacks count against one budget.
+    pub fn set_others(&self, others: std::collections::HashMap<String, (u64, u64)>) {
+        *self.others.lock().unwrap_or_else(|p| p.into_inner()) = others;
+    }
+
+    fn others(&self, route: &str) -> (u64, u64) {
+        let others = self.others.lock().unwrap_or_else(|p| p.into_inner());
+        others.get(route).copied().unwrap_or((0, 0))
+    }
+
     pub fn try_take(&self, route: &str, max_ratio: f64, window: Duration, now: Instant) -> bool {
         self.routes
             .with(route, |ring| {
@@ -148,7 +162,7 @@ impl FallbackBudget {
                     ring.restart(window);
                     return false;
                 }
-                let (mut requests, mut fallbacks) = (0, 0);
+                let (mut requests, mut fallbacks) = self.others(route);
                 for c in ring.live(now) {
                     requests += c.requests;
                     fallbacks += c.fallbacks;

@@ -16,6 +16,7 @@ pub mod paging;
 pub mod pusher;
 pub mod realtime;
 pub mod send;
+pub mod streams;
 pub mod tenant_chatbot;
 pub mod user_threads;
 pub mod whatsapp;
@@ -44,18 +45,28 @@ pub struct AppState {
     /// Where WhatsApp media files live (`WHATSAPP_MEDIA_ROOT`); `None` → the
     /// media route answers 503.
     pub media_root: Option<PathBuf>,
+    /// The SSE streams' fan-out hub (`streams`); its listener starts with the
+    /// first stream.
+    pub streams: Arc<streams::Hub>,
 }
 
 impl AppState {
     pub fn new(pool: PgPool, pusher: PusherClient) -> AppState {
         AppState {
-            pool,
+            pool: pool.clone(),
             pusher,
             realtime_cache: Arc::new(RealtimeConfigCache::new(REALTIME_CONFIG_TTL)),
             media_root: std::env::var_os("WHATSAPP_MEDIA_ROOT")
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from),
+            streams: Arc::new(streams::Hub::new(pool, streams::StreamConfig::default())),
         }
+    }
+
+    /// The same state with other stream limits and timings (tests).
+    pub fn with_streams(mut self, config: streams::StreamConfig) -> AppState {
+        self.streams = Arc::new(streams::Hub::new(self.pool.clone(), config));
+        self
     }
 
     /// The same state with another media root (tests).
@@ -72,5 +83,6 @@ pub fn router(state: AppState) -> Router {
         .merge(user_threads::router())
         .merge(tenant_chatbot::router())
         .merge(whatsapp::router())
+        .merge(streams::router())
         .with_state(state)
 }

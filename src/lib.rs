@@ -46,3 +46,5 @@ pub mod server;
 pub mod shadow;
 /// Database access for the handlers (the legacy app's PostgreSQL schema).
 pub mod store;
+/// Open streams: the flip policy, the wave scheduler, frame/event boundaries.
+pub mod streams;

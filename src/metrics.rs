@@ -7,6 +7,8 @@
 //! run several), served on the admin port. Recorded once per request, in the
 //! proxy's `logging` phase.
 
+mod handles;
+
 use prometheus::{
     Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
     Registry,
@@ -28,6 +30,7 @@ pub const REQUEST_DURATION: &str = "cutover_request_duration_seconds";
 pub const UPSTREAM_ERRORS_TOTAL: &str = "cutover_upstream_errors_total";
 pub const CONFIG_RELOADS_TOTAL: &str = "cutover_config_reloads_total";
 pub const CONFIG_GENERATION: &str = "cutover_config_generation";
+pub const FLAGS_FINGERPRINT: &str = "cutover_flags_fingerprint";
 pub const CONFIG_LAST_SUCCESS: &str = "cutover_config_last_success_timestamp_seconds";
 pub const FLAG_FILE_VALID: &str = "cutover_flag_file_valid";
 pub const ROUTE_BACKEND: &str = "cutover_route_backend";
@@ -62,6 +65,9 @@ pub struct Metrics {
     /// `{result}` result: success, failure
     pub reloads: IntCounterVec,
     pub generation: IntGauge,
+    /// The applied flags' fingerprint (48 bits of a SHA-256 over every
+    /// route's flag file content), equal on replicas that agree
+    pub flags_fingerprint: IntGauge,
     pub last_success: Gauge,
     /// `{route}`: 0 while the route's flag file is rejected (it keeps its last
     /// good flag; a leftover file of a removed route: its name), else 1
@@ -112,6 +118,10 @@ pub struct Metrics {
     pub backend_up: IntGaugeVec,
     /// Tester overrides: see [`OverrideMetrics`].
     pub overrides: OverrideMetrics,
+    /// Open streams and their migrations: see [`StreamMetrics`].
+    pub streams: StreamMetrics,
+    /// Resolved `requests`/`duration` series: [`Metrics::record_request`].
+    request_handles: handles::RequestHandles,
 }
 
 fn counter(name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -162,6 +172,11 @@ impl Metrics {
             generation: IntGauge::new(
                 CONFIG_GENERATION,
                 "Generation of the config in use (1 = as started).",
+            )
+            .expect("static metric definition"),
+            flags_fingerprint: IntGauge::new(
+                FLAGS_FINGERPRINT,
+                "Fingerprint of the flags in force: replicas that differ disagree on who answers.",
             )
             .expect("static metric definition"),
             last_success: Gauge::new(
@@ -276,6 +291,8 @@ impl Metrics {
                 &["backend"],
             ),
             overrides: OverrideMetrics::new(),
+            streams: StreamMetrics::new(),
+            request_handles: handles::RequestHandles::default(),
             registry,
         };
         m.register_all();
@@ -283,6 +300,7 @@ impl Metrics {
             .register(Box::new(m.backend_up.clone()))
             .expect("metric names are unique");
         m.overrides.register(&m.registry);
+        m.streams.register(&m.registry);
         m
     }
 
@@ -294,6 +312,7 @@ impl Metrics {
             Box::new(self.upstream_errors.clone()),
             Box::new(self.reloads.clone()),
             Box::new(self.generation.clone()),
+            Box::new(self.flags_fingerprint.clone()),
             Box::new(self.last_success.clone()),
             Box::new(self.flag_file_valid.clone()),
             Box::new(self.route_backend.clone()),
@@ -321,6 +340,14 @@ impl Metrics {
         for result in ["success", "failure"] {
             self.reloads.with_label_values(&[result]);
         }
+    }
+
+    /// One answered request in `requests` and `duration`, through handles
+    /// resolved once per route and labels (no per-request label lookup).
+    pub fn record_request(&self, route: &str, backend: &str, status: u16, seconds: f64) {
+        let labels = (route, backend, status_class(status));
+        let vecs = (&self.requests, &self.duration);
+        self.request_handles.record(vecs, labels, seconds);
     }
 
     /// Text exposition of everything.
@@ -353,6 +380,45 @@ pub const DECISIONS_TOTAL: &str = "cutover_decisions_total";
 pub const OVERRIDE_REJECTED_TOTAL: &str = "cutover_override_rejected_total";
 
 /// What decided each routed request's side, and the override cookies ignored.
+pub const OPEN_STREAMS: &str = "cutover_open_streams";
+pub const STREAM_MIGRATIONS_TOTAL: &str = "cutover_stream_migrations_total";
+
+/// Open streams (SSE responses, upgraded WebSockets) and the ones cutover
+/// ended because of their route's `streams` policy.
+pub struct StreamMetrics {
+    /// `{route, backend}`: streams open now, per side
+    pub open: IntGaugeVec,
+    /// `{route, reason}` reason: migrate (its side changed with a flip),
+    /// max_age (`streams = "drain"`)
+    pub migrations: IntCounterVec,
+}
+
+impl StreamMetrics {
+    fn new() -> StreamMetrics {
+        StreamMetrics {
+            open: gauge(
+                OPEN_STREAMS,
+                "Open SSE and WebSocket streams, by route and the side they are on.",
+                &["route", "backend"],
+            ),
+            migrations: counter(
+                STREAM_MIGRATIONS_TOTAL,
+                "Streams cutover ended so they reconnect: after a flip (migrate) or at max_age.",
+                &["route", "reason"],
+            ),
+        }
+    }
+
+    fn register(&self, r: &Registry) {
+        for c in [
+            Box::new(self.open.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(self.migrations.clone()),
+        ] {
+            r.register(c).expect("metric names are unique");
+        }
+    }
+}
+
 pub struct OverrideMetrics {
     /// `{route, decision}` decision: `flag` (the flag file, or the guard
     /// holding a tripped route on next), `override` (a valid tester override

@@ -15,6 +15,7 @@ mod headers;
 mod r#override;
 pub mod respond;
 pub mod shadow;
+pub mod streams;
 mod target;
 
 use std::borrow::Cow;
@@ -50,6 +51,8 @@ pub struct Cutover {
     pub shadow: Arc<shadow::ShadowState>,
     /// The judge, the trip latch and the fallback budget.
     pub guard: Arc<guard::GuardState>,
+    /// Open streams and their flip policy.
+    pub streams: Arc<streams::StreamState>,
 }
 
 /// Per-request state.
@@ -85,6 +88,10 @@ pub struct Ctx {
     fallback: Option<&'static str>,
     /// The tester override cookie (taken out of the request) and what decided the side.
     tester: r#override::State,
+    /// This response is an open stream (SSE, WebSocket): see `streams`.
+    stream: Option<Box<streams::Open>>,
+    /// Its policy ended it with the last body chunk.
+    stream_ended: bool,
 }
 
 impl Ctx {
@@ -129,6 +136,8 @@ impl ProxyHttp for Cutover {
             shadow: None,
             fallback: None,
             tester: r#override::State::default(),
+            stream: None,
+            stream_ended: false,
         }
     }
 
@@ -158,14 +167,14 @@ impl ProxyHttp for Cutover {
         let head = session.req_header();
         let path = head.uri.path();
         let Some(m) = cfg.routes.find(&head.method, path) else {
-            // Unclaimed: next, untouched. Upgrades and event streams get no read timeout.
-            ctx.kind = if session.is_upgrade_req() {
-                RouteKind::Websocket
-            } else if accepts_event_stream(head) {
-                RouteKind::Sse
-            } else {
-                RouteKind::Http
-            };
+            // Unclaimed: next, untouched. Upgrades, event streams and
+            // Engine.IO long-polls get no read timeout.
+            ctx.kind = RouteKind::of_unclaimed(
+                session.is_upgrade_req(),
+                accepts_event_stream(head),
+                &head.method,
+                head.uri.query(),
+            );
             return Ok(false);
         };
         let route = m.route;
@@ -335,12 +344,19 @@ impl ProxyHttp for Cutover {
                         ) == Some(crate::fallback::FallbackResult::Taken)
                     })
                 };
+                let keys = streams::LaterKeys::of(session, cfg, &route.id, ctx.tester.overridden());
+                let user = ctx.identity.as_ref().map(|i| i.user_id.as_str());
+                let mut start_stream = |resp: &ResponseHeader| {
+                    let keys = || keys.keys(user);
+                    streams::Open::start(&self.streams, resp, cfg, &route.id, Side::Rust, keys)
+                };
                 let hooks = backend::embedded::Hooks {
                     capture: ctx.shadow.as_mut().map(|p| &mut p.capture),
                     decline: Some(&mut decline),
                     prefetched,
                     answer: ctx.cap.capture.as_mut(),
                     timeout: Some(cfg.embedded_timeout),
+                    stream: Some(&mut start_stream),
                 };
                 let served =
                     backend::embedded::serve_with(session, &self.rust, &target, ext, &extra, hooks)
@@ -371,7 +387,7 @@ impl ProxyHttp for Cutover {
             (Side::Rust, RustBackend::Remote(up)) => up,
             _ => &snap.config.next.0,
         };
-        Ok(Box::new(backend::peer(up, ctx.kind.is_streaming())))
+        Ok(Box::new(backend::peer(up, !ctx.kind.has_read_timeout())))
     }
 
     async fn upstream_request_filter(
@@ -433,7 +449,7 @@ impl ProxyHttp for Cutover {
 
     async fn response_filter(
         &self,
-        _session: &mut Session,
+        session: &mut Session,
         resp: &mut ResponseHeader,
         ctx: &mut Ctx,
     ) -> Result<()> {
@@ -450,6 +466,13 @@ impl ProxyHttp for Cutover {
         }
         if let Some(p) = ctx.shadow.as_mut() {
             p.capture.head(resp.status.as_u16(), resp.headers.iter());
+        }
+        if let (Some(snap), Some(route)) = (&ctx.snap, &ctx.route) {
+            let user = ctx.identity.as_ref().map(|i| i.user_id.as_str());
+            let pinned = ctx.tester.overridden() || ctx.fallback.is_some();
+            let (cfg, side) = (&snap.config, ctx.side);
+            let keys = || streams::keys(session, cfg, route, user, pinned);
+            ctx.stream = streams::Open::start(&self.streams, resp, cfg, route, side, keys);
         }
         Ok(())
     }
@@ -472,7 +495,15 @@ impl ProxyHttp for Cutover {
                 a.finish();
             }
         }
+        if let Some(s) = ctx.stream.as_mut() {
+            ctx.stream_ended |= s.filter(body);
+        }
         Ok(None)
+    }
+
+    /// An SSE stream its policy ended (after a `retry:` line) ends here.
+    fn response_body_ends_early(&self, ctx: &Ctx) -> bool {
+        ctx.stream_ended
     }
 
     fn fail_to_connect(
@@ -585,12 +616,7 @@ impl ProxyHttp for Cutover {
         let backend = ctx.backend_label();
         let elapsed = ctx.start.elapsed();
         let m = &self.metrics;
-        m.requests
-            .with_label_values(&[route, backend, metrics::status_class(status)])
-            .inc();
-        m.duration
-            .with_label_values(&[route, backend])
-            .observe(elapsed.as_secs_f64());
+        m.record_request(route, backend, status, elapsed.as_secs_f64());
         if let Some(kind) = ctx.upstream_error {
             m.upstream_errors
                 .with_label_values(&[route, backend, kind])

@@ -281,6 +281,12 @@ impl Reloader {
         self.publish_flag_files(&snap.config);
         let m = &self.metrics;
         m.generation.set(snap.generation as i64);
+        let fp = snap.config.flags_fingerprint();
+        // 48 bits: exact in a float sample, plenty to tell replicas apart.
+        let fp48 = fp[..6]
+            .iter()
+            .fold(0i64, |acc, b| (acc << 8) | i64::from(*b));
+        m.flags_fingerprint.set(fp48);
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0.0, |d| d.as_secs_f64());

@@ -57,6 +57,10 @@ pub enum RouteKind {
     Websocket,
     /// Large uploads/downloads: no read timeout, streamed.
     Media,
+    /// Long-polling (Engine.IO/Socket.IO `transport=polling`): a short
+    /// request the server holds until it has something to say, so no read
+    /// timeout; not a stream (a flip applies to the next poll).
+    LongPoll,
 }
 
 impl RouteKind {
@@ -66,16 +70,61 @@ impl RouteKind {
             "sse" => Ok(RouteKind::Sse),
             "websocket" => Ok(RouteKind::Websocket),
             "media" => Ok(RouteKind::Media),
+            "longpoll" => Ok(RouteKind::LongPoll),
             other => Err(format!(
-                "kind = \"{other}\" is not one of \"http\", \"sse\", \"websocket\", \"media\""
+                "kind = \"{other}\" is not one of \"http\", \"sse\", \"websocket\", \"media\", \"longpoll\""
             )),
         }
     }
 
-    /// Long-lived streams get no read timeout.
-    pub fn is_streaming(self) -> bool {
-        !matches!(self, RouteKind::Http)
+    /// The kind of an unclaimed request, which goes to next untouched: an
+    /// upgrade is a WebSocket, `Accept: text/event-stream` is SSE, an
+    /// Engine.IO polling `GET` (`?EIO=4&transport=polling`, Socket.IO's
+    /// handshake and fallback transport, whatever its path) is a long-poll;
+    /// anything else is plain HTTP with the read timeout.
+    pub fn of_unclaimed(
+        upgrade: bool,
+        event_stream: bool,
+        method: &Method,
+        query: Option<&str>,
+    ) -> RouteKind {
+        if upgrade {
+            RouteKind::Websocket
+        } else if event_stream {
+            RouteKind::Sse
+        } else if method == Method::GET && query.is_some_and(is_engineio_polling) {
+            RouteKind::LongPoll
+        } else {
+            RouteKind::Http
+        }
     }
+
+    /// A long-lived stream (SSE, WebSocket, media): stays open on the side
+    /// it opened on. A long-poll is not one.
+    pub fn is_streaming(self) -> bool {
+        !matches!(self, RouteKind::Http | RouteKind::LongPoll)
+    }
+
+    /// Only plain request/response traffic gets the backend's read/write
+    /// timeouts: streams and held long-polls are quiet for as long as they like.
+    pub fn has_read_timeout(self) -> bool {
+        matches!(self, RouteKind::Http)
+    }
+}
+
+/// An Engine.IO polling request: `EIO=<version>` and `transport=polling`
+/// in the query (the names and values Engine.IO 3 and 4 clients send).
+fn is_engineio_polling(query: &str) -> bool {
+    let mut eio = false;
+    let mut polling = false;
+    for pair in query.split('&') {
+        match pair.split_once('=') {
+            Some(("EIO", v)) => eio = !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()),
+            Some(("transport", "polling")) => polling = true,
+            _ => {}
+        }
+    }
+    eio && polling
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -77,13 +77,19 @@ pub fn build(
     let hook = guard.clone();
     let guard_for_poller = guard.clone();
     let (cap_hook, cap_metrics) = (caps.clone(), metrics.clone());
+    let streams = Arc::new(crate::proxy::streams::StreamState::new(
+        metrics.clone(),
+        guard.clone(),
+    ));
+    let streams_hook = streams.clone();
     let jwks = Arc::new(crate::auth::jwks::JwksSources::default());
     let reloader = reloader
         .with_jwks(jwks.clone())
         .with_hook(Arc::new(move |snap| hook.on_snapshot(snap)))
         .with_hook(Arc::new(move |snap| {
             crate::proxy::caps::on_snapshot(&cap_hook, &cap_metrics, snap);
-        }));
+        }))
+        .with_hook(Arc::new(move |snap| streams_hook.on_snapshot(snap)));
     let health = backend_health(&rust, &live.load().config);
     let cutover = Cutover {
         health: health.clone(),
@@ -93,6 +99,7 @@ pub fn build(
         caps: caps.clone(),
         shadow: shadow.clone(),
         guard: guard.clone(),
+        streams,
     };
     let drain = Drain::new(p.grace_period);
     let mut proxy = pingora::services::listening::Service::new(

@@ -15,6 +15,7 @@ pub mod directory;
 pub mod idempotent;
 pub mod keyset;
 pub mod scheduled;
+pub mod stream_events;
 pub mod threads;
 pub mod whatsapp;
 

@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use std::process::Command;
 
 /// The metrics cutover exports (issue 2 and issue 6); `src/metrics.rs` holds each.
-const DOCUMENTED: [&str; 23] = [
+const DOCUMENTED: [&str; 26] = [
     "cutover_requests_total",
     "cutover_request_duration_seconds",
     "cutover_upstream_errors_total",
@@ -36,6 +36,9 @@ const DOCUMENTED: [&str; 23] = [
     "cutover_guard_tripped",
     "cutover_stage",
     "cutover_backend_up",
+    "cutover_flags_fingerprint",
+    "cutover_open_streams",
+    "cutover_stream_migrations_total",
 ];
 
 fn promtool(args: &[&str]) -> String {

@@ -134,6 +134,8 @@ cap = { per_client = "2/10s", burst = 2, collapse = true, cache_ttl_ms = 5000, m
 [[route]]
 id = "shadowed"
 path = "/differ/random"
+# Open-stream series exist from the first snapshot on.
+streams = "migrate"
 
 [[route]]
 id = "judged"

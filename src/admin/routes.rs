@@ -108,6 +108,10 @@ pub fn routes_json(a: &Admin, now: Instant) -> Value {
     json!({
         "now_unix": now_unix,
         "generation": snap.generation,
+        // Equal on replicas that apply the same flag files (compare across
+        // replicas; the generation counts this replica's reloads only).
+        "flags_fingerprint": hex::encode(snap.config.flags_fingerprint()),
+        "instance": snap.config.live.instance,
         "last_reload_unix": a.metrics.last_success.get(),
         "reload_failures": counter(&a.metrics.reloads, &[("result", "failure")]),
         "last_rejected_flag_edit": config["flag_files_last_error"],

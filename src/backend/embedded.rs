@@ -14,6 +14,13 @@ use tower::ServiceExt;
 /// Request body chunks in flight between the session and the handler.
 const BODY_CHANNEL_DEPTH: usize = 8;
 
+/// How often an idle open stream checks whether its policy ended it.
+const STREAM_CHECK: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// [`Hooks::stream`]: the open-stream handle of a response, if it is one.
+pub type StartStream<'a> =
+    dyn FnMut(&ResponseHeader) -> Option<Box<crate::proxy::streams::Open>> + Send + 'a;
+
 /// Optional extras of [`serve_with`].
 #[derive(Default)]
 pub struct Hooks<'a> {
@@ -29,6 +36,9 @@ pub struct Hooks<'a> {
     pub answer: Option<&'a mut crate::proxy::caps::AnswerCapture>,
     /// Deadline for the handler's response head (a 504 after it).
     pub timeout: Option<std::time::Duration>,
+    /// Registers an SSE response as an open stream; its route's `streams`
+    /// policy may then end it at an event boundary (see `proxy::streams`).
+    pub stream: Option<&'a mut StartStream<'a>>,
 }
 
 /// How the handler ended before anything was written.
@@ -157,6 +167,13 @@ pub async fn serve_with(
         }
     }
     let eos = no_body || http_body::Body::is_end_stream(&body);
+    let mut stream = match hooks.stream.as_mut() {
+        Some(start) if !eos => start(&header),
+        _ => None,
+    };
+    let mut tick = stream
+        .is_some()
+        .then(|| tokio::time::interval(STREAM_CHECK));
     session.write_response_header(Box::new(header), eos).await?;
     if eos {
         if let Some(a) = hooks.answer {
@@ -179,7 +196,9 @@ pub async fn serve_with(
                         if let Some(a) = hooks.answer.as_mut() {
                             a.body(&data);
                         }
-                        session.write_response_body(Some(data), false).await?;
+                        if relay(session, &mut stream, data).await? {
+                            break;
+                        }
                     }
                 }
                 Some(Err(e)) => {
@@ -191,6 +210,12 @@ pub async fn serve_with(
                 }
                 None => break,
             },
+            // An idle stream (between events) may be due too.
+            () = async { match tick.as_mut() { Some(t) => { t.tick().await; } None => std::future::pending().await } } => {
+                if relay(session, &mut stream, Bytes::new()).await? {
+                    break;
+                }
+            }
             chunk = session.read_request_body(), if feed.is_some() => {
                 forward_chunk(&mut feed, chunk).await;
             }
@@ -201,6 +226,21 @@ pub async fn serve_with(
         a.finish();
     }
     Ok(Served::Written(status))
+}
+
+/// Write `data` through the open stream's filter, if any; `true` when the
+/// stream's policy ended the response with it.
+async fn relay(
+    session: &mut Session,
+    stream: &mut Option<Box<crate::proxy::streams::Open>>,
+    data: Bytes,
+) -> pingora::Result<bool> {
+    let mut body = Some(data);
+    let ends = stream.as_mut().is_some_and(|s| s.filter(&mut body));
+    if let Some(b) = body.filter(|b| !b.is_empty()) {
+        session.write_response_body(Some(b), false).await?;
+    }
+    Ok(ends)
 }
 
 async fn forward_chunk(

@@ -87,6 +87,19 @@ pub fn apply(
 
 /// One hash over what a config applies: `routes.toml`, the secret files and
 /// the flag text in force per route (so a rejected edit changes nothing).
+/// What every replica with the same flags in force computes, whatever its
+/// paths: each route id with its flag file's content fingerprint.
+pub fn flags_fingerprint(flags: &BTreeMap<RouteId, Flag>) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for (id, flag) in flags {
+        h.update(id.as_str().as_bytes());
+        h.update([0u8]);
+        h.update(flag.fingerprint);
+    }
+    h.finalize().into()
+}
+
 pub fn applied_hash(
     routes_text: &str,
     secret_files: &[(PathBuf, Option<[u8; 32]>)],

@@ -82,6 +82,9 @@ struct RawRoute {
     fallback_budget: Option<Spanned<super::shadow::RawFallbackBudget>>,
     fallback_non_idempotent: Option<Spanned<bool>>,
     guard: Option<Spanned<super::shadow::RawGuard>>,
+    streams: Option<Spanned<String>>,
+    max_age: Option<Spanned<String>>,
+    pace: Option<Spanned<String>>,
 }
 
 pub fn parse_routes(path: &Path, text: &str) -> Result<RawFile, ConfigError> {
@@ -260,6 +263,7 @@ pub fn build(
     let mut auth_spans = Vec::new();
     let mut table = Vec::with_capacity(routes.len());
     let mut route_shadow = std::collections::BTreeMap::new();
+    let mut route_streams = std::collections::BTreeMap::new();
     for r in routes {
         let RawRoute {
             id,
@@ -278,6 +282,9 @@ pub fn build(
             fallback_budget,
             fallback_non_idempotent,
             guard,
+            streams,
+            max_age,
+            pace,
         } = r;
         let id_span = id.span();
         let shadow_keys = super::shadow::SpannedShadowKeys {
@@ -383,6 +390,9 @@ pub fn build(
             )
         })?;
         route_shadow.insert(route_id.clone(), shadow_cfg);
+        let stream_policy = stream_policy(&route_id, &id_span, streams, max_age, pace)
+            .map_err(|(span, m)| err(span, m))?;
+        route_streams.insert(route_id.clone(), stream_policy);
         table.push(Route {
             id: route_id,
             pattern,
@@ -435,6 +445,7 @@ pub fn build(
         routes: RouteTable::new(table),
         flags: Default::default(),
         route_shadow,
+        route_streams,
         content_hash: [0; 32],
         applied_hash: [0; 32],
         flag_problems: Vec::new(),
@@ -494,4 +505,30 @@ fn upstream(
     .map_err(|m| {
         ConfigError::at_offset(path, text, span.start, format!("backends.{name}.url: {m}"))
     })
+}
+
+/// A route's `streams`, `max_age` and `pace`, validated together; an error
+/// is at the key it is about.
+fn stream_policy(
+    route: &RouteId,
+    id_span: &std::ops::Range<usize>,
+    streams: Option<Spanned<String>>,
+    max_age: Option<Spanned<String>>,
+    pace: Option<Spanned<String>>,
+) -> Result<crate::streams::StreamPolicy, (std::ops::Range<usize>, String)> {
+    use crate::streams::policy::Key;
+    fn get(k: &Option<Spanned<String>>) -> Option<&str> {
+        k.as_ref().map(|v| v.get_ref().as_str())
+    }
+    crate::streams::StreamPolicy::parse(get(&streams), get(&max_age), get(&pace)).map_err(
+        |(key, m)| {
+            let at = match key {
+                Key::Streams => &streams,
+                Key::MaxAge => &max_age,
+                Key::Pace => &pace,
+            };
+            let span = at.as_ref().map_or(id_span.clone(), |v| v.span());
+            (span, format!("route `{route}`: {m}"))
+        },
+    )
 }

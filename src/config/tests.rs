@@ -337,3 +337,24 @@ fn a_bad_flag_file_keeps_its_routes_last_good_flag_and_blocks_no_other() {
     assert_eq!(again.applied_hash, before.applied_hash);
     assert_ne!(again.content_hash, before.content_hash);
 }
+
+#[test]
+fn stream_policy_keys_are_validated_at_their_line() {
+    let with = |keys: &str| format!("{ROUTES}kind = \"sse\"\n{keys}\n");
+    let cfg = load(&with("streams = \"migrate\"\npace = \"20/s\""), &[]).unwrap();
+    let id = crate::route::RouteId::parse("realtime-auth").unwrap();
+    assert_eq!(cfg.stream_policy(&id).as_str(), "migrate");
+    // No key: keep, as before streams had a policy.
+    let cfg = load(ROUTES, &[]).unwrap();
+    assert_eq!(cfg.stream_policy(&id), crate::streams::StreamPolicy::Keep);
+    let e = message(load(&with("streams = \"drain\""), &[]).unwrap_err());
+    assert!(
+        e.starts_with("routes.toml:18:") && e.contains("needs max_age"),
+        "{e}"
+    );
+    let e = message(load(&with("streams = \"keep\"\nmax_age = \"1h\""), &[]).unwrap_err());
+    assert!(
+        e.starts_with("routes.toml:19:") && e.contains("applies to streams = \"drain\" only"),
+        "{e}"
+    );
+}

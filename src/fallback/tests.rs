@@ -162,3 +162,25 @@ fn usage_counts_requests_and_fallbacks_in_the_window() {
     assert_eq!(b.usage("r", t0 + WINDOW * 2), Some((0, 0)));
     assert_eq!(b.usage("no-fallback", t0), None);
 }
+
+#[test]
+fn other_replicas_spending_counts_against_the_same_budget() {
+    let t0 = Instant::now();
+    let b = FallbackBudget::new();
+    b.configure([("r", WINDOW)]);
+    for _ in 0..100 {
+        b.record_request("r", t0);
+    }
+    // Alone: 5 % of 100 requests.
+    assert!(b.try_take("r", 0.05, WINDOW, t0));
+    // Another replica saw 100 requests and already took 10 fallbacks: the
+    // shared budget (5 % of 200 = 10) is spent.
+    b.set_others(std::collections::HashMap::from([(
+        "r".to_string(),
+        (100, 10),
+    )]));
+    assert!(!b.try_take("r", 0.05, WINDOW, t0));
+    // It goes quiet (its entry ages out): this replica's own budget again.
+    b.set_others(std::collections::HashMap::new());
+    assert!(b.try_take("r", 0.05, WINDOW, t0));
+}

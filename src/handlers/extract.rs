@@ -137,6 +137,12 @@ impl Effects {
         if self.dry_run {
             return;
         }
+        // The SSE streams get the same JSON text as Soketi.
+        if let Ok(text) = serde_json::to_string(payload) {
+            for channel in channels {
+                super::streams::record(&self.pool, channel, event, &text).await;
+            }
+        }
         if let Err(e) = self.pusher.trigger_many(channels, event, payload).await {
             tracing::warn!(error = %e, ?channels, event, "broadcast failed");
         }

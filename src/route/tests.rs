@@ -125,3 +125,51 @@ fn bad_patterns_and_ids_are_rejected_with_the_fix() {
             .contains("lowercase")
     );
 }
+
+#[test]
+fn unclaimed_engineio_polling_get_is_a_long_poll_without_read_timeout() {
+    let kind =
+        |method: Method, query: Option<&str>| RouteKind::of_unclaimed(false, false, &method, query);
+    for q in [
+        "EIO=4&transport=polling&t=PXk2a1",
+        "EIO=4&transport=polling&t=PXk2a1&sid=Zx9-AAAB",
+        "t=1&EIO=3&transport=polling",
+    ] {
+        let k = kind(Method::GET, Some(q));
+        assert_eq!(k, RouteKind::LongPoll, "{q}");
+        assert!(!k.has_read_timeout() && !k.is_streaming(), "{q}");
+    }
+    // The client's POSTs are answered at once; other queries are plain HTTP.
+    for (m, q) in [
+        (Method::POST, Some("EIO=4&transport=polling&sid=x")),
+        (Method::GET, Some("EIO=4&transport=websocket&sid=x")),
+        (Method::GET, Some("EIO=&transport=polling")),
+        (Method::GET, Some("eio=4&transport=polling")),
+        (Method::GET, Some("transport=polling")),
+        (Method::GET, None),
+    ] {
+        let k = kind(m.clone(), q);
+        assert_eq!(k, RouteKind::Http, "{m} {q:?}");
+        assert!(k.has_read_timeout());
+    }
+    // Upgrades and event streams keep their kinds.
+    let eio = Some("EIO=4&transport=websocket");
+    assert_eq!(
+        RouteKind::of_unclaimed(true, false, &Method::GET, eio),
+        RouteKind::Websocket
+    );
+    assert_eq!(
+        RouteKind::of_unclaimed(false, true, &Method::GET, None),
+        RouteKind::Sse
+    );
+}
+
+#[test]
+fn longpoll_is_a_route_kind_and_unknown_kinds_name_the_choices() {
+    assert_eq!(RouteKind::parse("longpoll"), Ok(RouteKind::LongPoll));
+    assert!(
+        RouteKind::parse("long-poll")
+            .unwrap_err()
+            .contains("\"longpoll\"")
+    );
+}

@@ -31,7 +31,13 @@ class Person {
       this.console.push(`[${this.run.stage}] ${m.type()}: ${m.text()}`);
       if (m.type() !== 'error') return;
       if (this.allowed && m.text().includes(`status of ${this.allowed.status}`)) return;
-      this.errors.push(`console error in ${this.run.stage}: ${m.text()}`);
+      const where = m.location()?.url ?? '';
+      // The browser's own favicon probe is not the app's request.
+      if (m.text().startsWith('Failed to load resource') && new URL(where, this.run.baseUrl).pathname === '/favicon.ico') {
+        this.console.push(`[${this.run.stage}] the browser's favicon probe: ${m.text()}`);
+        return;
+      }
+      this.errors.push(`console error in ${this.run.stage}: ${m.text()} (${where.replace(/token=[^&#]*/g, 'token=REDACTED')})`);
     });
     page.on('pageerror', (e) => this.errors.push(`uncaught in ${this.run.stage}: ${e.message}`));
     page.on('request', (r) => (r._stage = this.run.stage));

@@ -105,7 +105,28 @@ async function widgetStage(visitor, s) {
   await visitor.sees(text);
 }
 
-async function stageTraffic(i, s, [a, b], visitor) {
+/**
+ * The SSE visitor: a message written to its conversation by another device
+ * (a plain fetch, whose answer the page never sees) shows on its screen only
+ * through the conversation's SSE stream, once, whichever side serves it.
+ */
+async function sseStage(viewer, s) {
+  const text = `${s.name}: arrives over SSE`;
+  const status = await viewer.page.evaluate(async ({ tenant, token, text }) => {
+    const id = sessionStorage.getItem(`chat-widget:${tenant}:conversation`);
+    const r = await fetch(`/api/tenant-chatbot/conversations/${encodeURIComponent(id)}/messages`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ body: text, clientMessageId: crypto.randomUUID() }),
+    });
+    return r.status;
+  }, { tenant: WIDGET.tenant, token: WIDGET.token, text });
+  check(status >= 200 && status < 300, `${s.name}: the SSE visitor's conversation took no write: ${status}`);
+  viewer.sent.push(text);
+  await viewer.sees(text);
+}
+
+async function stageTraffic(i, s, [a, b], visitor, viewer) {
   await Promise.all([a.leaveAndReturn(), b.leaveAndReturn()]);
   const history = await Promise.all([a.readHistory(), b.readHistory()]);
   check(history.every((n) => n >= 45), `${s.name}: history not fully paged: ${history}`);
@@ -127,7 +148,8 @@ async function stageTraffic(i, s, [a, b], visitor) {
   await Promise.all([a.sees(b.sent[b.sent.length - 1]), b.sees(a.sent[a.sent.length - 1])]);
   await a.scheduleAndCancel(`${s.name}: reminder from ${a.spec.name}`);
   if (visitor) await widgetStage(visitor, s);
-  await Promise.all([a.shot(i, s.name), b.shot(i, s.name), visitor?.shot(i, s.name)]);
+  if (viewer) await sseStage(viewer, s);
+  await Promise.all([a.shot(i, s.name), b.shot(i, s.name), visitor?.shot(i, s.name), viewer?.shot(i, s.name)]);
 }
 
 /** Each stage's flipped-route answers came from the flagged backend. */
@@ -175,6 +197,7 @@ async function main() {
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
   const people = [new Person(browser, USERS[0], 'alice', run), new Person(browser, USERS[1], 'bob', run)];
   let visitor = null;
+  let viewer = null;
   try {
     for (const p of people) await p.open();
     await people[0].login(true);
@@ -187,11 +210,17 @@ async function main() {
       await visitor.page.waitForSelector('[data-testid=widget][data-realtime=subscribed]', WAIT);
       visitor.loadId = await visitor.page.evaluate(() => (window.__loadId = 'widget'));
       visitor.loads = 0;
+      viewer = new Person(browser, { name: 'SSE visitor' }, 'sse-visitor', run);
+      await viewer.open();
+      await viewer.page.goto(`/widget?tenant=${encodeURIComponent(WIDGET.tenant)}&transport=sse#token=${WIDGET.token}`);
+      await viewer.page.waitForSelector('[data-testid=widget][data-transport=sse][data-realtime=subscribed]', WAIT);
+      viewer.loadId = await viewer.page.evaluate(() => (window.__loadId = 'sse-widget'));
+      viewer.loads = 0;
     }
     for (const [i, s] of STAGES.entries()) {
       const generation = await flip(s);
       say({ stage: s.name, generation });
-      await stageTraffic(i + 1, s, people, visitor);
+      await stageTraffic(i + 1, s, people, visitor, viewer);
       say({ stage_done: s.name, sent: people.map((p) => p.sent.length) });
     }
     await whatsapp(people[0], { worker: WORKER, token: WORKER_TOKEN, mediaRoot: MEDIA_ROOT, baseUrl: BASE_URL, artifacts: ARTIFACTS, check, say });
@@ -208,7 +237,11 @@ async function main() {
       const shown = await visitor.shown(visitor.sent);
       check(JSON.stringify(shown) === JSON.stringify(visitor.sent), `widget messages: ${JSON.stringify(shown)}`);
     }
-    const all = visitor ? [...people, visitor] : people;
+    if (viewer) {
+      const shown = await viewer.shown(viewer.sent);
+      check(JSON.stringify(shown) === JSON.stringify(viewer.sent), `messages over SSE: ${JSON.stringify(shown)}`);
+    }
+    const all = [...people, visitor, viewer].filter(Boolean);
     for (const p of all) {
       const id = await p.page.evaluate(() => window.__loadId);
       check(id === p.loadId && p.loads === 0, `${p.label}'s page reloaded (loadId ${id} vs ${p.loadId}, ${p.loads} document loads)`);
@@ -222,7 +255,7 @@ async function main() {
       backends, problems,
     }, null, 2));
   } finally {
-    for (const p of [...people, visitor].filter(Boolean)) p.save();
+    for (const p of [...people, visitor, viewer].filter(Boolean)) p.save();
     await browser.close();
   }
   if (problems.length > 0) {

@@ -3,6 +3,8 @@
 //! test). A guard trip on one replica holds the route on next on all of them
 //! within a second, survives a replica restart, and ends when the flag file
 //! changes; with Redis down, each replica keeps its trips and judges alone.
+//! Each replica's flag fingerprint tells replicas on other flags apart, and
+//! the fallback budget is one budget across replicas.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -109,6 +111,11 @@ async fn a_guard_trip_on_one_replica_holds_the_route_on_next_everywhere() {
         .map(|n| replica(&next, &rust, redis_port, n))
         .collect();
     let mut replicas: Vec<Cutover> = cfgs.iter().map(Cutover::start).collect();
+    let same = fingerprints(&replicas).await;
+    assert!(
+        same[0] != 0.0 && same.iter().all(|f| *f == same[0]),
+        "replicas on the same flags report different fingerprints: {same:?}"
+    );
     for r in &replicas {
         let before = sides_of(r, 6).await;
         assert!(
@@ -191,4 +198,90 @@ async fn a_guard_trip_on_one_replica_holds_the_route_on_next_everywhere() {
         .await
         .unwrap_or_else(|| panic!("replica {i} not re-armed by the flag edit"));
     }
+
+    // One replica on a different flag file: the fingerprints tell it apart.
+    cfgs[2].write_flag("judged", "backend = \"next\"\n");
+    eventually(Duration::from_secs(5), || async {
+        let f = fingerprints(&replicas).await;
+        (f[0] == f[1] && f[2] != f[0]).then_some(())
+    })
+    .await
+    .expect("a replica on other flags is not visible in cutover_flags_fingerprint");
 }
+
+async fn fingerprints(replicas: &[Cutover]) -> Vec<f64> {
+    let mut out = Vec::new();
+    for r in replicas {
+        out.push(r.metric("cutover_flags_fingerprint").await);
+    }
+    out
+}
+
+/// The fallback budget is one budget across replicas: it is a share of the
+/// route's requests on every replica. Replica a (route on next) serves 20
+/// requests; replica b (route on rust, which refuses connections) may then
+/// fall back for all of its 10 (50 % of 30), where alone it could for 5.
+/// With Redis gone, b is back to its own budget, already spent.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_fallback_budget_is_shared_by_every_replica() {
+    let next = Upstream::start("next").await;
+    let redis_port = free_port();
+    let redis = Redis::start(redis_port);
+    let budget = "fallback = \"next\"\nfallback_budget = { ratio = 0.5, window = \"60s\" }";
+    let cfgs: Vec<ConfigDir> = [("a", "next"), ("b", "rust")]
+        .iter()
+        .map(|(name, side)| {
+            let extra = format!(
+                "instance = \"{name}\"\n\n[caps]\nstore = \"redis://127.0.0.1:{redis_port}/0\""
+            );
+            let routes = format!("[[route]]\nid = \"fb\"\npath = \"/differ/same\"\n{budget}\n");
+            let cfg = ConfigDir::new(&routes_toml(
+                &next.url(),
+                "http://127.0.0.1:1",
+                &extra,
+                &routes,
+            ));
+            cfg.write_flag("fb", &format!("backend = \"{side}\"\n"));
+            cfg
+        })
+        .collect();
+    let a = Cutover::start(&cfgs[0]);
+    let b = Cutover::start(&cfgs[1]);
+    let client = reqwest::Client::new();
+    let fell_back = |c: &Cutover| {
+        let (client, url) = (client.clone(), c.url("/differ/same"));
+        async move {
+            let r = client.get(url).send().await.unwrap();
+            r.headers().contains_key("x-cutover-fallback")
+        }
+    };
+    for _ in 0..20 {
+        assert!(
+            !fell_back(&a).await,
+            "next-flagged requests never fall back"
+        );
+    }
+    // b sees a's requests within a poll or two.
+    tokio::time::sleep(POLL_WAIT).await;
+    let mut taken = 0;
+    for _ in 0..10 {
+        taken += u32::from(fell_back(&b).await);
+    }
+    assert_eq!(
+        taken, 10,
+        "b fell back for {taken} of 10 on a shared budget of 15"
+    );
+    // Redis gone: b's own budget (10 requests, 10 fallbacks) is spent.
+    drop(redis);
+    let alone = eventually(Duration::from_secs(5), || async {
+        (!fell_back(&b).await).then_some(())
+    })
+    .await;
+    assert!(
+        alone.is_some(),
+        "replica b kept spending a budget it cannot see"
+    );
+}
+
+/// Two polls of the shared store (`proxy::guard::shared::POLL`, 250 ms).
+const POLL_WAIT: Duration = Duration::from_millis(600);

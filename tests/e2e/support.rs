@@ -60,6 +60,7 @@ impl Upstream {
         };
         let app = Router::new()
             .route("/sse", get(sse))
+            .route("/ticks", get(ticks))
             .route("/ws", get(ws))
             .route("/download/{bytes}", get(download))
             .route("/upload", post(upload))
@@ -219,6 +220,26 @@ fn async_stream(
             }
         }
     })
+}
+
+/// Numbered SSE events every 100 ms, forever; each event is written in two
+/// chunks (an event boundary is never a chunk boundary by accident).
+async fn ticks(State(s): State<UpState>) -> Response {
+    let name = s.name;
+    let stream = futures::stream::unfold(0u64, move |n| async move {
+        if n % 2 == 1 {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let text = match n % 2 {
+            0 => format!("id: {}\nevent: tick\n", n / 2),
+            _ => format!("data: {{\"n\":{},\"side\":\"{name}\"}}\n\n", n / 2),
+        };
+        Some((Ok::<_, std::io::Error>(bytes::Bytes::from(text)), n + 1))
+    });
+    Response::builder()
+        .header("content-type", "text/event-stream")
+        .body(Body::from_stream(stream))
+        .unwrap()
 }
 
 async fn ws(State(s): State<UpState>, up: WebSocketUpgrade) -> Response {

@@ -182,12 +182,14 @@ async fn announce(pool: &PgPool, pusher: &PusherClient, d: &Dispatched) -> Resul
         .await
         .map_err(|e| e.to_string())?;
     let message = &d.message;
+    let event = scope.message_event(message);
+    // The SSE streams get the same JSON text as Soketi.
+    if let Ok(text) = serde_json::to_string(&event) {
+        crate::handlers::streams::record(pool, &scope.channel(), channels::USER_MESSAGE, &text)
+            .await;
+    }
     pusher
-        .trigger(
-            &scope.channel(),
-            channels::USER_MESSAGE,
-            &scope.message_event(message),
-        )
+        .trigger(&scope.channel(), channels::USER_MESSAGE, &event)
         .await
         .map_err(|e| e.to_string())?;
     let update = ScheduledUpdateEvent {

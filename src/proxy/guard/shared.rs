@@ -9,6 +9,8 @@
 //! stale entry is overwritten by the next trip). Redis down: each replica
 //! keeps judging alone (its own trips hold locally: fails safe to next),
 //! logged once per transition and counted in `cutover_guard_sync_errors_total`.
+//! The fallback budget is shared the same way: each replica writes its
+//! windowed requests and fallbacks per route, and spends against the sum.
 //! May use `redis`, `tokio`, `judge`, `config`, `reload`.
 
 use std::sync::Arc;
@@ -126,6 +128,80 @@ impl TripStore {
     }
 }
 
+/// Prefix of the per-route hash where each replica writes its windowed
+/// `requests fallbacks unix_ms` for the fallback budget.
+pub const BUDGET_KEY: &str = "cutover:fallback:";
+/// A replica's budget entry older than this no longer counts (it stopped).
+const FRESH_MS: u128 = 2_000;
+
+impl TripStore {
+    /// Shares this replica's fallback budget use and folds in the others':
+    /// each replica writes its own windowed totals (idempotent, so a lost
+    /// write heals on the next tick) and sums the fresh entries of the
+    /// others. Redis down: every replica spends its own budget alone.
+    pub async fn sync_budgets(&self, guard: &GuardState, cfg: &crate::config::Config) {
+        let routes: Vec<(String, Duration)> = cfg
+            .route_shadow
+            .iter()
+            .filter_map(|(id, r)| r.fallback.map(|b| (id.as_str().to_string(), b.window)))
+            .collect();
+        if routes.is_empty() {
+            return;
+        }
+        let now = std::time::Instant::now();
+        let unix_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
+        let mut pipe = redis::pipe();
+        for (route, window) in &routes {
+            let (requests, fallbacks) = guard.budget.usage(route, now).unwrap_or((0, 0));
+            let key = format!("{BUDGET_KEY}{route}");
+            let ttl = i64::try_from(window.as_millis() * 2).unwrap_or(i64::MAX);
+            pipe.hset(
+                &key,
+                &self.instance,
+                format!("{requests} {fallbacks} {unix_ms}"),
+            )
+            .ignore()
+            .pexpire(&key, ttl)
+            .ignore()
+            .hgetall(&key);
+        }
+        let r = async {
+            let mut c = self.conn().await?;
+            tokio::time::timeout(
+                TIMEOUT,
+                pipe.query_async::<Vec<Vec<(String, String)>>>(&mut c),
+            )
+            .await
+            .map_err(|_| redis::RedisError::from((redis::ErrorKind::Io, "timed out")))?
+        }
+        .await;
+        let Some(all) = self.outcome(r, &guard.metrics).await else {
+            guard.budget.set_others(Default::default());
+            return;
+        };
+        let mut others = std::collections::HashMap::new();
+        for ((route, _), entries) in routes.iter().zip(all) {
+            let mut sum = (0u64, 0u64);
+            for (instance, value) in entries {
+                let mut parts = value.split(' ').map(|p| p.parse::<u128>().ok());
+                let (Some(Some(req)), Some(Some(fb)), Some(Some(at))) =
+                    (parts.next(), parts.next(), parts.next())
+                else {
+                    continue;
+                };
+                if instance != self.instance && unix_ms.saturating_sub(at) <= FRESH_MS {
+                    sum.0 += req as u64;
+                    sum.1 += fb as u64;
+                }
+            }
+            others.insert(route.clone(), sum);
+        }
+        guard.budget.set_others(others);
+    }
+}
+
 /// The background poller: latches every shared trip that holds here.
 pub struct TripPoller {
     pub store: Arc<TripStore>,
@@ -143,14 +219,18 @@ impl pingora::services::background::BackgroundService for TripPoller {
                 _ = shutdown.changed() => return,
                 _ = tick.tick() => {}
             }
-            let Some(trips) = self.store.fetch(&self.guard.metrics).await else {
-                continue;
-            };
             let snap = self.live.load();
             // Our own trips too: a restarted replica picks its old ones up.
-            for (route, trip) in trips {
+            for (route, trip) in self
+                .store
+                .fetch(&self.guard.metrics)
+                .await
+                .unwrap_or_default()
+            {
                 self.guard.apply_shared(&snap.config, &route, &trip);
             }
+            // Also when Redis is down: then each replica's budget is its own.
+            self.store.sync_budgets(&self.guard, &snap.config).await;
         }
     }
 }

@@ -1,6 +1,7 @@
 // The pusher SDK client (Soketi HTTP API) and the signing helpers. Broadcast
 // failures are logged, not returned: the state change is already committed.
 import Pusher from 'pusher';
+import { recordStreamEvent } from '@/lib/streams';
 
 const globalForPusher = globalThis as unknown as { legacyPusher?: Pusher };
 
@@ -24,6 +25,8 @@ export async function broadcast(dryRun: boolean, channel: string, event: string,
 export async function broadcastTo(dryRun: boolean, channels: string[], event: string, payload: unknown): Promise<void> {
   if (dryRun) return;
   const channel = channels.length === 1 ? channels[0] : channels;
+  // The SSE streams get the same JSON text as Soketi (the SDK sends JSON.stringify(payload)).
+  await recordStreamEvent(channels, event, JSON.stringify(payload));
   try {
     const res = await pusher.trigger(channels, event, payload);
     const text = await res.text();

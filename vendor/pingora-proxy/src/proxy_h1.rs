@@ -989,6 +989,8 @@ where
                     trace!("delaying downstream response for {:?}", duration);
                     time::sleep(duration).await;
                 }
+                // cutover patch: the filter may end the response here.
+                let end = end || self.inner.response_body_ends_early(ctx);
 
                 Ok(HttpTask::Body(data, end))
             }

@@ -479,6 +479,15 @@ pub trait ProxyHttp {
         Ok(())
     }
 
+    /// cutover patch: whether the response ends with the body chunk
+    /// [Self::response_body_filter()] just filtered, although the upstream
+    /// has not finished it. The downstream response then ends cleanly (a
+    /// chunked terminator) and the upstream connection is dropped, not
+    /// reused. Default `false` (unchanged). HTTP/1 downstreams only.
+    fn response_body_ends_early(&self, _ctx: &Self::CTX) -> bool {
+        false
+    }
+
     /// Similar to [Self::response_filter()] but for response body chunks
     fn response_body_filter(
         &self,
