@@ -5,7 +5,7 @@
 //! connection (`x-cutover-backend`) and how many connections it made.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::task::JoinHandle;
 
@@ -16,6 +16,8 @@ struct State {
     opened: bool,
     backend: String,
     connections: usize,
+    /// When each connection was answered.
+    connected_at: Vec<Instant>,
 }
 
 /// One running client; dropping it stops it.
@@ -49,6 +51,11 @@ impl Progress {
     pub fn connections(&self) -> usize {
         self.state.lock().unwrap().connections
     }
+
+    /// When each of its connections was answered, in order.
+    pub fn connected_at(&self) -> Vec<Instant> {
+        self.state.lock().unwrap().connected_at.clone()
+    }
 }
 
 /// Start a client on `url` (its credentials in the query).
@@ -81,6 +88,7 @@ async fn run(url: String, header: Option<(&'static str, String)>, state: Arc<Mut
             {
                 let mut s = state.lock().unwrap();
                 s.connections += 1;
+                s.connected_at.push(Instant::now());
                 s.backend = res
                     .headers()
                     .get("x-cutover-backend")
