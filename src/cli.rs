@@ -92,7 +92,12 @@ pub fn flip(path: &Path, args: &flip::FlipArgs) -> ExitCode {
         eprintln!("error: {msg}");
         return ExitCode::from(EX_USAGE);
     }
-    match flip::run(path, args) {
+    report(flip::run(path, args), EX_USAGE)
+}
+
+/// A command's result: its lines on stdout, or `error: …` and `code`.
+pub(crate) fn report<E: std::fmt::Display>(result: Result<Vec<String>, E>, code: u8) -> ExitCode {
+    match result {
         Ok(lines) => {
             for l in lines {
                 println!("{l}");
@@ -101,7 +106,7 @@ pub fn flip(path: &Path, args: &flip::FlipArgs) -> ExitCode {
         }
         Err(e) => {
             eprintln!("error: {e}");
-            ExitCode::from(EX_USAGE)
+            ExitCode::from(code)
         }
     }
 }

@@ -162,7 +162,7 @@ async fn every_stream_gets_every_event_once_in_order_across_a_migrating_flip() {
         convs.push(v["conversation"]["id"].as_str().unwrap().to_string());
     }
 
-    let rss_before = rss_kib(&stack.cutover);
+    let rss_before = stack.cutover.rss_kib();
     let mut progress = Vec::new();
     let mut first_url = String::new();
     for (i, conv) in convs.iter().enumerate() {
@@ -191,7 +191,7 @@ async fn every_stream_gets_every_event_once_in_order_across_a_migrating_flip() {
     })
     .await;
     assert!(opened.is_some(), "every stream opened");
-    let rss_open = rss_kib(&stack.cutover);
+    let rss_open = stack.cutover.rss_kib();
     assert!(progress.iter().all(|p| p.backend() == "next"));
     sixth_stream_on_next_is_429(&http, &first_url).await;
     let req = http
@@ -263,7 +263,7 @@ async fn every_stream_gets_every_event_once_in_order_across_a_migrating_flip() {
         &progress,
         flipped_at,
         n,
-        (rss_before, rss_open, rss_kib(&stack.cutover)),
+        (rss_before, rss_open, stack.cutover.rss_kib()),
     );
     refused_before_the_stream(&stack, &http, &expired).await;
     let metrics = stack.cutover.metrics().await;
@@ -313,13 +313,4 @@ fn moved_in_time_with_bounded_memory(
         end <= open + (n as u64 * 256),
         "proxy RSS grew from {open} KiB with the streams open to {end} KiB after the flip"
     );
-}
-
-fn rss_kib(c: &e2e::Cutover) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", c.child.id())).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
 }

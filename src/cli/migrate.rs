@@ -47,18 +47,7 @@ pub fn run(args: &MigrateArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match rt.block_on(migrate(options, args)) {
-        Ok(lines) => {
-            for l in lines {
-                println!("{l}");
-            }
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(1)
-        }
-    }
+    super::report(rt.block_on(migrate(options, args)), 1)
 }
 
 async fn migrate(options: PgConnectOptions, args: &MigrateArgs) -> Result<Vec<String>, String> {

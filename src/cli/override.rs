@@ -108,16 +108,5 @@ pub fn run(config: &Path, args: &OverrideArgs, now: u64) -> Result<Vec<String>, 
 
 /// `cutover override`: print the lines, or the error and exit 64.
 pub fn command(config: &Path, args: &OverrideArgs) -> ExitCode {
-    match run(config, args, crate::proxy::unix_now()) {
-        Ok(lines) => {
-            for l in lines {
-                println!("{l}");
-            }
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(super::EX_USAGE)
-        }
-    }
+    super::report(run(config, args, crate::proxy::unix_now()), super::EX_USAGE)
 }

@@ -87,19 +87,20 @@ pub fn canonical_target(target: &str) -> String {
     if !target.starts_with('/') || already_canonical(target) {
         return target.to_string();
     }
-    match url::Url::parse(&format!("http://cutover.invalid{target}")) {
-        Ok(u) => {
-            let query = url::form_urlencoded::Serializer::new(String::new())
-                .extend_pairs(u.query_pairs())
-                .finish();
-            if query.is_empty() {
-                u.path().to_string()
-            } else {
-                format!("{}?{query}", u.path())
-            }
-        }
-        Err(_) => target.to_string(),
-    }
+    url_round_trip(target).unwrap_or_else(|| target.to_string())
+}
+
+/// `target` through the URL parser and `URLSearchParams`, as Next reads it.
+fn url_round_trip(target: &str) -> Option<String> {
+    let u = url::Url::parse(&format!("http://cutover.invalid{target}")).ok()?;
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(u.query_pairs())
+        .finish();
+    Some(if query.is_empty() {
+        u.path().to_string()
+    } else {
+        format!("{}?{query}", u.path())
+    })
 }
 
 /// True when [`canonical_target`]'s URL round trip would give `target` back,
@@ -139,16 +140,7 @@ mod tests {
 
     /// The URL round trip, as `canonical_target` does it without its shortcut.
     fn parsed(target: &str) -> String {
-        let u =
-            url::Url::parse(&format!("http://cutover.invalid{target}")).expect("a valid target");
-        let query = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(u.query_pairs())
-            .finish();
-        if query.is_empty() {
-            u.path().to_string()
-        } else {
-            format!("{}?{query}", u.path())
-        }
+        super::url_round_trip(target).expect("a valid target")
     }
 
     #[test]

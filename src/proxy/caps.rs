@@ -204,7 +204,8 @@ pub async fn admit(
         return refuse(session, metrics, route, &rej, local_headers).await;
     }
 
-    let (Some(socket), Some(channel)) = (form.socket_id.as_deref(), channel) else {
+    let (Some(socket), Some(channel), true) = (form.socket_id.as_deref(), channel, policy.collapse)
+    else {
         return backend_slot(
             state,
             metrics,
@@ -216,18 +217,6 @@ pub async fn admit(
         )
         .await;
     };
-    if !policy.collapse {
-        return backend_slot(
-            state,
-            metrics,
-            session,
-            cctx,
-            (route, local_headers),
-            policy,
-            now,
-        )
-        .await;
-    }
 
     // Collapse: the first caller leads (goes to the backend, its answer is
     // shared); identical callers meanwhile follow; repeats within the TTL

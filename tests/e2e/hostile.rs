@@ -271,7 +271,7 @@ async fn oversized_heads_are_refused_without_memory_growth() {
         assert!(stack.next.take().is_empty(), "{name}: forwarded");
     }
     // Many more of them, 16 at a time: the process gives the memory back.
-    let before = rss_kib(&stack.cutover);
+    let before = stack.cutover.rss_kib();
     for _ in 0..8 {
         let batch = cases
             .iter()
@@ -280,18 +280,9 @@ async fn oversized_heads_are_refused_without_memory_growth() {
             .map(|(_, raw, _)| exchange(&stack, raw.as_bytes()));
         futures::future::join_all(batch).await;
     }
-    let after = rss_kib(&stack.cutover);
+    let after = stack.cutover.rss_kib();
     assert!(
         after < before + 16 * 1024,
         "RSS grew from {before} KiB to {after} KiB after 128 oversized heads"
     );
-}
-
-fn rss_kib(c: &Cutover) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", c.child.id())).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
 }

@@ -41,6 +41,20 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// A request of `kind` started at `start`, nothing heard yet.
+    pub fn started(kind: Kind, start: Duration) -> Outcome {
+        Outcome {
+            kind,
+            start,
+            took: Duration::ZERO,
+            status: 0,
+            backend: "-".into(),
+            json_error: None,
+            retry_after: false,
+            detail: String::new(),
+        }
+    }
+
     /// The components this request needed, from the side that answered.
     pub fn needs(&self) -> BTreeSet<Dep> {
         let mut deps: BTreeSet<Dep> = match (self.kind, self.backend.as_str()) {

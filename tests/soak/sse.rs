@@ -35,16 +35,7 @@ async fn open(ctx: &Ctx, last: &Option<String>) -> Result<reqwest::Response, ()>
     }
     let req = ctx.creds.apply(req, &user("u2"));
     let start = ctx.rec.now();
-    let mut o = Outcome {
-        kind: Kind::Stream,
-        start,
-        took: Duration::ZERO,
-        status: 0,
-        backend: "-".into(),
-        json_error: None,
-        retry_after: false,
-        detail: String::new(),
-    };
+    let mut o = Outcome::started(Kind::Stream, start);
     let res = tokio::time::timeout(Duration::from_secs(15), req.send()).await;
     o.took = ctx.rec.now() - start;
     let res = match res {

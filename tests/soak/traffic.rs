@@ -54,16 +54,7 @@ impl Ctx {
     /// Send, record the outcome, return it with the body.
     pub async fn call(&self, kind: Kind, req: reqwest::RequestBuilder) -> (Outcome, String) {
         let start = self.rec.now();
-        let mut o = Outcome {
-            kind,
-            start,
-            took: Duration::ZERO,
-            status: 0,
-            backend: "-".into(),
-            json_error: None,
-            retry_after: false,
-            detail: String::new(),
-        };
+        let mut o = Outcome::started(kind, start);
         let mut body = String::new();
         match req.send().await {
             Ok(res) => {

@@ -100,25 +100,35 @@ impl TripStore {
     /// Writes a trip for every replica to see.
     pub async fn publish(&self, metrics: &Metrics, route: &str, trip: &SharedTrip) {
         let value = serde_json::to_string(trip).unwrap_or_default();
+        self.call(metrics, |mut c| async move {
+            c.hset::<_, _, _, ()>(KEY, route, value).await
+        })
+        .await;
+    }
+
+    /// One bounded Redis call (connect + `f` within [`TIMEOUT`]), its outcome
+    /// noted by [`TripStore::outcome`].
+    async fn call<T, F, Fut>(&self, metrics: &Metrics, f: F) -> Option<T>
+    where
+        F: FnOnce(MultiplexedConnection) -> Fut,
+        Fut: std::future::Future<Output = redis::RedisResult<T>>,
+    {
         let r = async {
-            let mut c = self.conn().await?;
-            tokio::time::timeout(TIMEOUT, c.hset::<_, _, _, ()>(KEY, route, value))
+            let c = self.conn().await?;
+            tokio::time::timeout(TIMEOUT, f(c))
                 .await
                 .map_err(|_| redis::RedisError::from((redis::ErrorKind::Io, "timed out")))?
         }
         .await;
-        self.outcome(r, metrics).await;
+        self.outcome(r, metrics).await
     }
 
     async fn fetch(&self, metrics: &Metrics) -> Option<Vec<(String, SharedTrip)>> {
-        let r = async {
-            let mut c = self.conn().await?;
-            tokio::time::timeout(TIMEOUT, c.hgetall::<_, Vec<(String, String)>>(KEY))
-                .await
-                .map_err(|_| redis::RedisError::from((redis::ErrorKind::Io, "timed out")))?
-        }
-        .await;
-        let entries = self.outcome(r, metrics).await?;
+        let entries = self
+            .call(metrics, |mut c| async move {
+                c.hgetall::<_, Vec<(String, String)>>(KEY).await
+            })
+            .await?;
         Some(
             entries
                 .into_iter()
@@ -167,17 +177,12 @@ impl TripStore {
             .ignore()
             .hgetall(&key);
         }
-        let r = async {
-            let mut c = self.conn().await?;
-            tokio::time::timeout(
-                TIMEOUT,
-                pipe.query_async::<Vec<Vec<(String, String)>>>(&mut c),
-            )
-            .await
-            .map_err(|_| redis::RedisError::from((redis::ErrorKind::Io, "timed out")))?
-        }
-        .await;
-        let Some(all) = self.outcome(r, &guard.metrics).await else {
+        let all = self
+            .call(&guard.metrics, |mut c| async move {
+                pipe.query_async::<Vec<Vec<(String, String)>>>(&mut c).await
+            })
+            .await;
+        let Some(all) = all else {
             guard.budget.set_others(Default::default());
             return;
         };
