@@ -61,6 +61,12 @@ pub struct LiveSettings {
     pub client_header_timeout: Duration,
     /// How long an idle client keep-alive connection is kept.
     pub client_keepalive: Duration,
+    /// How long a client may take to send a whole request body after its
+    /// head (then 408, or the request cut), before `client_body_min_rate`.
+    pub client_body_deadline: Duration,
+    /// Bytes per second that extend `client_body_deadline` by one second
+    /// each (0: a fixed deadline).
+    pub client_body_min_rate: u64,
     /// `x-cutover-instance` on every response (which replica answered), if set.
     pub instance: Option<String>,
 }

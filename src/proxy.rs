@@ -1,24 +1,34 @@
 //! The only `impl ProxyHttp`: Pingora glue around the pure decisions.
 //!
-//! `request_filter` loads the config snapshot once, matches the route, decides
-//! the side and, for the embedded rust side, answers right there.
-//! `upstream_peer` picks next or the remote rust peer; header hygiene happens
-//! in `upstream_request_filter`; errors become JSON in `respond`; metrics and
-//! the access log are written once, in `logging`.
+//! `request_filter` loads the config snapshot once and runs the request path
+//! as named steps (`pipeline`: match, authenticate, decide, cap, serve); the
+//! embedded rust side answers right there. `request_body_filter` bounds a
+//! slow body (`body_deadline`). `upstream_peer` picks next or the remote rust
+//! peer; the upstream's head is prepared in `upstream_head`; errors become
+//! JSON in `respond`; metrics and the access log are written once, in
+//! `logging` (`access_log`). Per-request state is [`Ctx`].
 
+mod access_log;
+mod authenticate;
+mod body_deadline;
 pub mod caps;
 pub mod capture;
+mod ctx;
+mod decide;
 mod fallback;
 mod finish;
 pub mod guard;
 mod headers;
 mod r#override;
+mod pipeline;
 pub mod respond;
+mod response_headers;
+mod serve;
 pub mod shadow;
 pub mod streams;
 mod target;
+mod upstream_head;
 
-use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -26,16 +36,19 @@ use async_trait::async_trait;
 use pingora::http::{RequestHeader, ResponseHeader};
 use pingora::proxy::{FailToProxy, ProxyHttp, Session};
 use pingora::upstreams::peer::HttpPeer;
-use pingora::{Error, ErrorType, Result};
+use pingora::{Error, ErrorSource, ErrorType, Result};
 
-use crate::auth::{AuthMode, AuthOutcome, Credentials, take_query_token};
+use authenticate::authenticate;
+pub use ctx::Ctx;
+use decide::decide;
+use response_headers::{own_headers, response_headers};
+use serve::serve;
+
 use crate::backend;
 use crate::config::RustBackend;
-use crate::flags::{self, Side, StickyBy};
-use crate::identity::{Audience, Identity, SignedRequest, identity_headers};
-use crate::metrics::{self, Metrics};
-use crate::reload::{Live, Snapshot};
-use crate::route::RouteKind;
+use crate::flags::Side;
+use crate::metrics::Metrics;
+use crate::reload::Live;
 
 /// The proxy: shared state only; everything per request lives in [`Ctx`].
 pub struct Cutover {
@@ -55,90 +68,12 @@ pub struct Cutover {
     pub streams: Arc<streams::StreamState>,
 }
 
-/// Per-request state.
-pub struct Ctx {
-    start: Instant,
-    snap: Option<Arc<Snapshot>>,
-    /// Index-free route info, copied out of the snapshot.
-    route: Option<crate::route::RouteId>,
-    kind: RouteKind,
-    side: Side,
-    /// Rewritten path for the rust side.
-    rust_path: Option<String>,
-    /// Status of a response written in `request_filter` (by cutover itself,
-    /// unless `answered_by_side`).
-    local_status: Option<u16>,
-    /// The local response is a backend's: the embedded handler's, or another
-    /// request's answer replayed by the caps (collapsed follower, cache hit).
-    answered_by_side: bool,
-    /// `fail_to_proxy` answered for a failure that was not the backend's
-    /// (a bad request, cutover's own error).
-    cutover_failure: bool,
-    /// Why the upstream failed, for the metric.
-    upstream_error: Option<&'static str>,
-    /// The verified caller, if any.
-    identity: Option<Identity>,
-    /// Path and query for next when cutover rewrote it (`?token=` removed).
-    next_path: Option<String>,
-    /// Cap permit, collapse leadership, the answer to share.
-    cap: caps::CapCtx,
-    /// A shadow copy to send once the response is done.
-    shadow: Option<Box<shadow::Pending>>,
-    /// Why a failed rust request was retried on next (`x-cutover-fallback`).
-    fallback: Option<&'static str>,
-    /// The tester override cookie (taken out of the request) and what decided the side.
-    tester: r#override::State,
-    /// This response is an open stream (SSE, WebSocket): see `streams`.
-    stream: Option<Box<streams::Open>>,
-    /// Its policy ended it with the last body chunk.
-    stream_ended: bool,
-}
-
-impl Ctx {
-    /// The `backend` label of this request: `cutover` when cutover answered
-    /// on its own (auth and cap refusals, ambiguous targets, bad requests,
-    /// its own errors), else the side (a 502/504 written because that side
-    /// failed is that side's: see `metrics`).
-    fn backend_label(&self) -> &'static str {
-        if (self.local_status.is_some() && !self.answered_by_side) || self.cutover_failure {
-            metrics::CUTOVER_BACKEND
-        } else {
-            self.side.as_str()
-        }
-    }
-
-    fn route_label(&self) -> &str {
-        self.route
-            .as_ref()
-            .map_or(metrics::UNMATCHED, |r| r.as_str())
-    }
-}
-
 #[async_trait]
 impl ProxyHttp for Cutover {
     type CTX = Ctx;
 
     fn new_ctx(&self) -> Ctx {
-        Ctx {
-            start: Instant::now(),
-            snap: None,
-            route: None,
-            kind: RouteKind::Http,
-            side: Side::Next,
-            rust_path: None,
-            local_status: None,
-            answered_by_side: false,
-            cutover_failure: false,
-            upstream_error: None,
-            identity: None,
-            next_path: None,
-            cap: caps::CapCtx::default(),
-            shadow: None,
-            fallback: None,
-            tester: r#override::State::default(),
-            stream: None,
-            stream_ended: false,
-        }
+        Ctx::new()
     }
 
     /// Idle keep-alive and header slowloris bounds (`[server]
@@ -148,234 +83,44 @@ impl ProxyHttp for Cutover {
         Some((live.client_keepalive, live.client_header_timeout))
     }
 
+    /// The request path: match, authenticate, decide, cap, serve (see
+    /// `pipeline`). One snapshot load per request.
     async fn request_filter(&self, session: &mut Session, ctx: &mut Ctx) -> Result<bool> {
         let snap = self.live.load();
         ctx.snap = Some(snap.clone());
         let cfg = &snap.config;
-        // HTTP/1.1 keep-alive is unbounded in Pingora: bound the idle time.
-        if session.get_keepalive() == Some(0) {
-            session.set_keepalive(Some(cfg.live.client_keepalive.as_secs()));
+        if let Some(status) = pipeline::guard_head(self, session, ctx, cfg).await {
+            return pipeline::answered(ctx, status);
         }
-        if let Some(status) = target::refuse_if_ambiguous(session, cfg).await {
-            ctx.local_status = Some(status);
-            return Ok(true);
-        }
-        if let Some(status) = r#override::intercept(self, session, ctx, cfg).await {
-            ctx.local_status = Some(status);
-            return Ok(true);
-        }
-        let head = session.req_header();
-        let path = head.uri.path();
-        let Some(m) = cfg.routes.find(&head.method, path) else {
-            // Unclaimed: next, untouched. Upgrades, event streams and
-            // Engine.IO long-polls get no read timeout.
-            ctx.kind = RouteKind::of_unclaimed(
-                session.is_upgrade_req(),
-                accepts_event_stream(head),
-                &head.method,
-                head.uri.query(),
-            );
-            return Ok(false);
+        let Some(m) = pipeline::match_route(session, ctx, cfg) else {
+            return pipeline::pass_through(session, ctx);
         };
         let route = m.route;
-        ctx.route = Some(route.id.clone());
-        ctx.kind = route.kind;
-
-        // Auth, once. `?token=` leaves the URL whether or not it is valid.
-        let mut query = head.uri.query().map(str::to_string);
-        let mut query_token = None;
-        if route.auth.query_token
-            && let Some(pq) = head.uri.path_and_query()
-        {
-            let (clean, token) = take_query_token(pq.as_str());
-            if token.is_some() {
-                query = clean.split_once('?').map(|(_, q)| q.to_string());
-                ctx.next_path = Some(clean);
-                query_token = token;
-            }
+        let (rust_target, query_token) = authenticate::take_token(&m, session.req_header(), ctx);
+        let token = query_token.as_deref();
+        if let Some(status) = authenticate(self, session, ctx, &snap, route, token).await {
+            return pipeline::answered(ctx, status);
         }
-        if !matches!(route.auth.mode, AuthMode::None) {
-            let cookies: Vec<&str> = head
-                .headers
-                .get_all(http::header::COOKIE)
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .collect();
-            let creds = Credentials {
-                cookies: &cookies,
-                authorization: head
-                    .headers
-                    .get(http::header::AUTHORIZATION)
-                    .and_then(|v| v.to_str().ok()),
-                query_token: query_token.as_deref(),
-                https: headers::scheme(session, &cfg.live.trusted_proxies) == "https",
-            };
-            let outcome = cfg
-                .authenticator
-                .authenticate(&route.auth, &creds, unix_now());
-            if let Some(result) = outcome.result_label() {
-                self.metrics
-                    .auth
-                    .with_label_values(&[route.id.as_str(), outcome.scheme_label(), result])
-                    .inc();
-            }
-            match outcome {
-                AuthOutcome::Authenticated(id) => ctx.identity = Some(id),
-                AuthOutcome::Rejected { reason, .. }
-                    if matches!(route.auth.mode, AuthMode::Required) =>
-                {
-                    let www = cfg.authenticator.www_authenticate(&route.auth);
-                    let extra =
-                        response_headers(&snap, route.id.as_str(), metrics::CUTOVER_BACKEND);
-                    let status = respond::unauthorized(session, reason.as_str(), www, &extra).await;
-                    ctx.local_status = Some(status);
-                    return Ok(true);
-                }
-                // Optional routes treat a bad credential like none, as getServerSession does.
-                AuthOutcome::Rejected { .. } | AuthOutcome::Anonymous => {}
-            }
+        decide(self, session, ctx, &snap, route, rust_target.as_deref());
+        if pipeline::cap(self, session, ctx, &snap, route).await? {
+            return Ok(true);
         }
+        serve(self, session, ctx, &snap, route, rust_target).await
+    }
 
-        let head = session.req_header();
-        // Only a canary needs a sticky key; the client IP is its fallback.
-        let ip = || {
-            Cow::Owned(
-                headers::client_ip(session, &cfg.live.trusted_proxies)
-                    .map(|ip| ip.to_string())
-                    .unwrap_or_default(),
-            )
+    /// Slow request bodies: the whole body has a deadline (see `body_deadline`).
+    async fn request_body_filter(
+        &self,
+        session: &mut Session,
+        _body: &mut Option<bytes::Bytes>,
+        end_of_stream: bool,
+        ctx: &mut Ctx,
+    ) -> Result<()> {
+        let Some(snap) = &ctx.snap else {
+            return Ok(());
         };
-        let user = ctx.identity.as_ref().map(|i| i.user_id.as_str());
-        ctx.side = flags::decide(&route.id, cfg.flag(&route.id), |by| match by {
-            StickyBy::User => user.map_or_else(ip, Cow::Borrowed),
-            StickyBy::Ip => ip(),
-            StickyBy::Cookie(name) => headers::cookie(head, name).map_or_else(ip, Cow::Borrowed),
-            StickyBy::Header(name) => head
-                .headers
-                .get(name.as_str())
-                .and_then(|v| v.to_str().ok())
-                .map_or_else(ip, Cow::Borrowed),
-        });
-        ctx.side = self.guard.hold(cfg, &route.id, ctx.side);
-        let (tester, id) = (&mut ctx.tester, ctx.identity.as_ref());
-        let overridden = r#override::side(&self.metrics.overrides, cfg, tester, &route.id, id);
-        ctx.side = overridden.unwrap_or(ctx.side);
-        self.guard.count_request(cfg, &route.id, Instant::now());
-        let original = head.uri.path_and_query().map_or("/", |p| p.as_str());
-        let next_target = ctx
-            .next_path
-            .clone()
-            .unwrap_or_else(|| original.to_string());
-        let rust_target = m.rust_path_and_query(query.as_deref());
-        // A tester's overridden request is theirs alone: no shadow copy.
-        if !ctx.tester.overridden() {
-            ctx.shadow = self.shadow.begin(
-                session,
-                &snap,
-                route,
-                ctx.side,
-                next_target,
-                rust_target.clone(),
-            );
-        }
-
-        // Retry-storm caps, keyed on the verified identity.
-        if let Some(policy) = &route.cap {
-            let client_ip = headers::client_ip(session, &cfg.live.trusted_proxies)
-                .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
-            let extra = response_headers(&snap, route.id.as_str(), ctx.side.as_str());
-            let local = response_headers(&snap, route.id.as_str(), metrics::CUTOVER_BACKEND);
-            let input = caps::Inputs {
-                route: route.id.as_str(),
-                policy,
-                identity: ctx.identity.as_ref(),
-                client_ip,
-                extra_headers: &extra,
-                local_headers: &local,
-            };
-            let (status, by_side) =
-                match caps::admit(&self.caps, &self.metrics, session, &mut ctx.cap, input).await? {
-                    caps::Admission::Proceed => (None, false),
-                    caps::Admission::Answered(status) => (Some(status), true),
-                    caps::Admission::Refused(status) => (Some(status), false),
-                };
-            if let Some(status) = status {
-                ctx.local_status = Some(status);
-                ctx.answered_by_side = by_side;
-                ctx.shadow = None;
-                return Ok(true);
-            }
-        }
-
-        let head = session.req_header();
-        if ctx.side == Side::Rust {
-            ctx.rust_path = rust_target.or_else(|| ctx.next_path.clone());
-            if matches!(cfg.rust, RustBackend::Embedded) {
-                let target = ctx.rust_path.clone().unwrap_or_else(|| {
-                    head.uri
-                        .path_and_query()
-                        .map_or("/", |p| p.as_str())
-                        .to_string()
-                });
-                let mut ext = http::Extensions::new();
-                if let Some(id) = &ctx.identity {
-                    ext.insert(id.clone());
-                }
-                let extra = response_headers(&snap, route.id.as_str(), Side::Rust.as_str());
-                let method = head.method.clone();
-                let mut replayable = shadow::request_body_len(head) == Some(0);
-                let mut prefetched = ctx.cap.body.take();
-                if prefetched.is_none() {
-                    prefetched = fallback::prefetch_for_embedded(cfg, &route.id, session).await?;
-                    replayable |= prefetched.is_some();
-                }
-                let mut decline = |early| {
-                    fallback::failure_of_early(early).is_some_and(|failure| {
-                        self.guard.try_fallback(
-                            cfg,
-                            &route.id,
-                            fallback::Attempt {
-                                method: &method,
-                                failure,
-                                response_started: false,
-                                body_replayable: replayable,
-                            },
-                            Instant::now(),
-                        ) == Some(crate::fallback::FallbackResult::Taken)
-                    })
-                };
-                let keys = streams::LaterKeys::of(session, cfg, &route.id, ctx.tester.overridden());
-                let user = ctx.identity.as_ref().map(|i| i.user_id.as_str());
-                let mut start_stream = |resp: &ResponseHeader| {
-                    let keys = || keys.keys(user);
-                    streams::Open::start(&self.streams, resp, cfg, &route.id, Side::Rust, keys)
-                };
-                let hooks = backend::embedded::Hooks {
-                    capture: ctx.shadow.as_mut().map(|p| &mut p.capture),
-                    decline: Some(&mut decline),
-                    prefetched,
-                    answer: ctx.cap.capture.as_mut(),
-                    timeout: Some(cfg.embedded_timeout),
-                    stream: Some(&mut start_stream),
-                };
-                let served =
-                    backend::embedded::serve_with(session, &self.rust, &target, ext, &extra, hooks)
-                        .await?;
-                match served {
-                    backend::embedded::Served::Written(status) => {
-                        ctx.local_status = Some(status);
-                        ctx.answered_by_side = true;
-                        return Ok(true);
-                    }
-                    backend::embedded::Served::Declined(early) => {
-                        ctx.side = Side::Next;
-                        ctx.fallback = fallback::failure_of_early(early).map(fallback::label);
-                        ctx.shadow = None;
-                    }
-                }
-            }
-        }
-        Ok(false)
+        let live = &snap.config.live;
+        body_deadline::check(session, live, ctx.start, end_of_stream, Instant::now())
     }
 
     async fn upstream_peer(&self, _session: &mut Session, ctx: &mut Ctx) -> Result<Box<HttpPeer>> {
@@ -396,42 +141,7 @@ impl ProxyHttp for Cutover {
         upstream: &mut RequestHeader,
         ctx: &mut Ctx,
     ) -> Result<()> {
-        let rewrite = match ctx.side {
-            Side::Rust => ctx.rust_path.as_deref(),
-            Side::Next => ctx.next_path.as_deref(),
-        };
-        if let Some(p) = rewrite {
-            let uri: http::Uri = p
-                .parse()
-                .map_err(|e| Error::because(ErrorType::InvalidHTTPHeader, "rewritten path", e))?;
-            upstream.set_uri(uri);
-        }
-        headers::clean_request(upstream);
-        let untrusted = crate::config::TrustedProxies::default();
-        let trusted = ctx
-            .snap
-            .as_ref()
-            .map_or(&untrusted, |s| &s.config.live.trusted_proxies);
-        headers::add_forwarded(session, upstream, trusted)?;
-        if let (Some(id), Some(snap)) = (&ctx.identity, &ctx.snap)
-            && let Some(key) = snap.config.authenticator.identity_key()
-        {
-            // Bound to what this upstream receives: its audience, the method and
-            // the (possibly rewritten) path and query.
-            let target = upstream.uri.path_and_query().map_or("/", |p| p.as_str());
-            let signed = SignedRequest {
-                audience: match ctx.side {
-                    Side::Rust => Audience::Rust,
-                    Side::Next => Audience::Next,
-                },
-                method: upstream.method.as_str(),
-                target,
-            };
-            for (name, value) in identity_headers(id, key, &signed, unix_now()) {
-                upstream.insert_header(name, value)?;
-            }
-        }
-        Ok(())
+        upstream_head::prepare(session, upstream, ctx)
     }
 
     async fn upstream_response_filter(
@@ -506,6 +216,14 @@ impl ProxyHttp for Cutover {
         ctx.stream_ended
     }
 
+    /// An idle stream is ended at its deadline, not at its next bytes.
+    fn response_body_wakeup(
+        &self,
+        ctx: &mut Ctx,
+    ) -> Option<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>> {
+        ctx.stream.as_mut()?.wakeup()
+    }
+
     fn fail_to_connect(
         &self,
         session: &mut Session,
@@ -534,14 +252,24 @@ impl ProxyHttp for Cutover {
         } else {
             e.retry.decide_reuse(client_reused);
         }
-        if fallback::retry_on_next(self, session, ctx, &e) {
+        // A client that failed or stalled its body is not rust's failure.
+        let body_done = session.as_downstream_mut().is_body_done();
+        let clients = e.esource() == &ErrorSource::Downstream
+            || body_deadline::client_stalled(&e, true, body_done);
+        if !clients && fallback::retry_on_next(self, session, ctx, &e) {
             e.set_retry(true);
         }
         e
     }
 
     async fn fail_to_proxy(&self, session: &mut Session, e: &Error, ctx: &mut Ctx) -> FailToProxy {
-        let failure = respond::classify(e);
+        let embedded = ctx.side == Side::Rust
+            && ctx
+                .snap
+                .as_ref()
+                .is_some_and(|s| matches!(s.config.rust, RustBackend::Embedded));
+        let body_done = session.as_downstream_mut().is_body_done();
+        let failure = body_deadline::classify(e, !embedded, body_done);
         match failure {
             respond::Failure::Upstream { kind, .. } => ctx.upstream_error = Some(kind),
             // A client that went away mid-response stays the side's request.
@@ -602,123 +330,12 @@ impl ProxyHttp for Cutover {
     }
 
     async fn logging(&self, session: &mut Session, e: Option<&Error>, ctx: &mut Ctx) {
-        let pending_shadow = ctx.shadow.take();
-        let status = ctx
-            .local_status
-            .or_else(|| session.response_written().map(|r| r.status.as_u16()))
-            .unwrap_or(0);
-        ctx.cap.publish(e.is_none());
-        if let Some(permit) = ctx.cap.permit.take() {
-            permit.finish(caps::outcome(status, ctx.upstream_error), Instant::now());
-        }
-        let health_change = self.record_health(ctx, e, status);
-        let route = ctx.route_label();
-        let backend = ctx.backend_label();
-        let elapsed = ctx.start.elapsed();
-        let m = &self.metrics;
-        m.record_request(route, backend, status, elapsed.as_secs_f64());
-        if let Some(kind) = ctx.upstream_error {
-            m.upstream_errors
-                .with_label_values(&[route, backend, kind])
-                .inc();
-        }
-        finish::after_response(self, session, ctx, status, elapsed, pending_shadow);
-        let head = session.req_header();
-        tracing::info!(
-            target: "cutover::access",
-            route,
-            backend,
-            decision = ctx.tester.decision_label(),
-            method = %head.method,
-            path = %headers::loggable_path(head),
-            status,
-            // Microsecond resolution: `0.098`, not `0.09797399999999999`.
-            duration_ms = elapsed.as_micros() as f64 / 1000.0,
-            bytes_in = session.body_bytes_read(),
-            bytes_out = session.body_bytes_sent(),
-            error = e.map(|e| e.etype().as_str()),
-            error_source = e.map(|e| e.esource().as_str()),
-            error_detail = e.map(|e| e.to_string()),
-            fallback = ctx.fallback,
-            // Set when this request changed the side's health (e.g. `next down`).
-            backend_health = health_change.as_deref(),
-        );
+        access_log::record(self, session, e, ctx);
     }
-}
-
-impl Cutover {
-    /// Passive health evidence: an upstream error, or a response that came
-    /// back from a proxied backend (the embedded handlers report their
-    /// dependencies themselves). Returns `"next down"` / `"next up"` when this
-    /// request changed the side's state: logged in its access line, once.
-    fn record_health(&self, ctx: &Ctx, e: Option<&Error>, status: u16) -> Option<String> {
-        use crate::health::{Backend, passive};
-        let backend = match ctx.side {
-            Side::Next => Backend::Next,
-            Side::Rust => Backend::Rust,
-        };
-        let now = unix_now();
-        let changed = if let Some(kind) = ctx.upstream_error {
-            let failure = passive::upstream_failure(kind, e);
-            self.health.observe_request(backend, Some(failure), now)
-        } else {
-            let proxied = ctx.local_status.is_none() && !ctx.cutover_failure;
-            let remote = ctx.side == Side::Next
-                || ctx
-                    .snap
-                    .as_ref()
-                    .is_some_and(|s| matches!(s.config.rust, RustBackend::Remote(_)));
-            if !(proxied && remote && status != 0) {
-                return None;
-            }
-            self.health.observe_request(backend, None, now)
-        };
-        changed.map(|state| format!("{} {}", backend.as_str(), state.as_str()))
-    }
-}
-
-/// `x-cutover-route` / `x-cutover-backend` (`next`, `rust` or `cutover`),
-/// unless turned off in config; `x-cutover-instance` when `[server]
-/// instance` is set.
-fn response_headers<'a>(
-    snap: &'a Snapshot,
-    route: &'a str,
-    backend: &'a str,
-) -> Vec<(&'static str, &'a str)> {
-    headers_for(&snap.config.live, route, backend)
-}
-
-/// The headers of an answer cutover writes before any route is matched
-/// (refused targets, the override page): route `(unmatched)`, backend `cutover`.
-pub(super) fn own_headers(live: &crate::config::LiveSettings) -> Vec<(&'static str, &str)> {
-    headers_for(live, metrics::UNMATCHED, metrics::CUTOVER_BACKEND)
-}
-
-fn headers_for<'a>(
-    live: &'a crate::config::LiveSettings,
-    route: &'a str,
-    backend: &'a str,
-) -> Vec<(&'static str, &'a str)> {
-    let mut headers = Vec::with_capacity(3);
-    if live.response_headers {
-        headers.push(("x-cutover-route", route));
-        headers.push(("x-cutover-backend", backend));
-    }
-    if let Some(instance) = &live.instance {
-        headers.push(("x-cutover-instance", instance.as_str()));
-    }
-    headers
 }
 
 pub(crate) fn unix_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
-}
-
-fn accepts_event_stream(head: &RequestHeader) -> bool {
-    head.headers
-        .get(http::header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/event-stream"))
 }

@@ -41,6 +41,8 @@ struct RawServer {
     instance: Option<Spanned<String>>,
     client_header_timeout_ms: Option<Spanned<u64>>,
     client_keepalive_seconds: Option<Spanned<u64>>,
+    client_body_deadline_seconds: Option<Spanned<u64>>,
+    client_body_min_bytes_per_second: Option<Spanned<u64>>,
 }
 
 #[derive(Deserialize)]
@@ -154,6 +156,8 @@ pub fn build(
         instance,
         client_header_timeout_ms,
         client_keepalive_seconds,
+        client_body_deadline_seconds,
+        client_body_min_bytes_per_second,
     } = server;
     for addr in [&listen, &admin_listen] {
         if addr.get_ref().parse::<std::net::SocketAddr>().is_err() {
@@ -212,6 +216,26 @@ pub fn build(
         Some(s) => Duration::from_secs(s.into_inner()),
         None => Duration::from_secs(60),
     };
+    let client_body_deadline = match client_body_deadline_seconds {
+        Some(s) if !(1..=86_400).contains(s.get_ref()) => {
+            return Err(err(
+                s.span(),
+                "client_body_deadline_seconds must be in 1..=86400 (default 60)".into(),
+            ));
+        }
+        Some(s) => Duration::from_secs(s.into_inner()),
+        None => Duration::from_secs(60),
+    };
+    let client_body_min_rate = match client_body_min_bytes_per_second {
+        Some(r) if *r.get_ref() > 1 << 30 => {
+            return Err(err(
+                r.span(),
+                "client_body_min_bytes_per_second must be in 0..=1073741824 (default 1024)".into(),
+            ));
+        }
+        Some(r) => r.into_inner(),
+        None => 1024,
+    };
     let process = ProcessSettings {
         listen: listen.into_inner(),
         admin_listen: admin_listen.into_inner(),
@@ -236,6 +260,8 @@ pub fn build(
         trusted_proxies: super::TrustedProxies::new(blocks),
         client_header_timeout,
         client_keepalive,
+        client_body_deadline,
+        client_body_min_rate,
         instance: match instance {
             None => None,
             Some(i) => Some(

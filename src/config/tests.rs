@@ -358,3 +358,26 @@ fn stream_policy_keys_are_validated_at_their_line() {
         "{e}"
     );
 }
+
+#[test]
+fn client_body_deadline_defaults_and_bounds() {
+    let flags = [("realtime-auth.toml", "backend = \"rust\"\n")];
+    let cfg = load(ROUTES, &flags).unwrap();
+    assert_eq!(cfg.live.client_body_deadline, Duration::from_secs(60));
+    assert_eq!(cfg.live.client_body_min_rate, 1024);
+    let set = ROUTES.replace(
+        "admin_listen = \"127.0.0.1:0\"\n",
+        "admin_listen = \"127.0.0.1:0\"\nclient_body_deadline_seconds = 5\nclient_body_min_bytes_per_second = 0\n",
+    );
+    let cfg = load(&set, &flags).unwrap();
+    assert_eq!(cfg.live.client_body_deadline, Duration::from_secs(5));
+    assert_eq!(cfg.live.client_body_min_rate, 0);
+    let zero = ROUTES.replace(
+        "admin_listen = \"127.0.0.1:0\"\n",
+        "admin_listen = \"127.0.0.1:0\"\nclient_body_deadline_seconds = 0\n",
+    );
+    assert_eq!(
+        message(load(&zero, &flags).unwrap_err()),
+        "routes.toml:5: client_body_deadline_seconds must be in 1..=86400 (default 60)"
+    );
+}

@@ -85,6 +85,7 @@ pub async fn write_failure(
         Failure::Upstream { status: 504, .. } => (504, "upstream_timeout"),
         Failure::Upstream { status, .. } => (status, "bad_gateway"),
         Failure::Downstream { status: 0 } => return 0,
+        Failure::Downstream { status: 408 } => (408, "request_timeout"),
         Failure::Downstream { status } => (status, "bad_request"),
         Failure::Internal => (500, "internal"),
     };
