@@ -2,8 +2,9 @@
 //! them: the per-route policy (`streams = "keep" | "drain" | "migrate"`), the
 //! pure wave scheduler that paces migrations, and the byte-level trackers
 //! that find where a stream may be ended (an SSE event boundary, a
-//! WebSocket message boundary). Pure: no Pingora, no clock of its own (time
-//! is passed in). The proxy glue lives in `proxy::streams`.
+//! WebSocket message boundary). No Pingora; time is passed in (only the
+//! registry's wake-up sleeps until a deadline). The proxy glue lives in
+//! `proxy::streams`.
 
 pub mod policy;
 pub mod registry;

@@ -15,8 +15,6 @@ use tower::ServiceExt;
 const BODY_CHANNEL_DEPTH: usize = 8;
 
 /// How often an idle open stream checks whether its policy ended it.
-const STREAM_CHECK: std::time::Duration = std::time::Duration::from_millis(250);
-
 /// [`Hooks::stream`]: the open-stream handle of a response, if it is one.
 pub type StartStream<'a> =
     dyn FnMut(&ResponseHeader) -> Option<Box<crate::proxy::streams::Open>> + Send + 'a;
@@ -171,9 +169,8 @@ pub async fn serve_with(
         Some(start) if !eos => start(&header),
         _ => None,
     };
-    let mut tick = stream
-        .is_some()
-        .then(|| tokio::time::interval(STREAM_CHECK));
+    // An idle stream (between events) is woken when it is due to end.
+    let mut wake = stream.as_mut().and_then(|s| s.wakeup());
     session.write_response_header(Box::new(header), eos).await?;
     if eos {
         if let Some(a) = hooks.answer {
@@ -210,11 +207,11 @@ pub async fn serve_with(
                 }
                 None => break,
             },
-            // An idle stream (between events) may be due too.
-            () = async { match tick.as_mut() { Some(t) => { t.tick().await; } None => std::future::pending().await } } => {
+            () = async { match wake.as_mut() { Some(w) => w.await, None => std::future::pending().await } } => {
                 if relay(session, &mut stream, Bytes::new()).await? {
                     break;
                 }
+                wake = stream.as_mut().and_then(|s| s.wakeup());
             }
             chunk = session.read_request_body(), if feed.is_some() => {
                 forward_chunk(&mut feed, chunk).await;

@@ -108,6 +108,8 @@ pub struct Open {
     pace: Option<Pace>,
     /// Cutover ended it (a WebSocket's later server bytes are dropped).
     ended: bool,
+    /// A wake-up was handed out already (see [`Open::wakeup`]).
+    woken: bool,
     closed: bool,
 }
 
@@ -153,8 +155,22 @@ impl Open {
             boundaries,
             pace,
             ended: false,
+            woken: false,
             closed: false,
         }))
+    }
+
+    /// A future that resolves when this stream is due to end, so an idle
+    /// stream (no bytes from its upstream) is ended on time: the relay loop
+    /// then filters an empty chunk (vendored Pingora patch 5). `None` once
+    /// cutover ended it. After a wake-up that could not end it (mid-event,
+    /// mid-frame: the next bytes will), the next one waits for a new deadline.
+    pub fn wakeup(&mut self) -> Option<std::pin::Pin<Box<dyn Future<Output = ()> + Send>>> {
+        if self.ended {
+            return None;
+        }
+        let after_change = std::mem::replace(&mut self.woken, true);
+        Some(Box::pin(self.entry.wait_due(after_change)))
     }
 
     /// Filter one relayed server→client chunk; `true`: the response ends

@@ -1,15 +1,17 @@
 //! Open streams per route and side, and which of them must end when.
 //!
 //! Each open stream holds an [`Entry`]; the proxy checks `due(now)` as bytes
-//! are relayed and ends the stream at the next boundary once it is due.
+//! are relayed and ends the stream at the next boundary once it is due, and
+//! an idle stream is woken at its deadline ([`Entry::wait_due`]).
 //! [`Registry::reconcile`] runs after every config snapshot: it sets
 //! `max_age` deadlines for `drain` routes and paces `migrate` routes' streams
 //! whose side the flags now decide differently. Time and jitter are passed in.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::Mutex;
 use std::time::Instant;
+
+use tokio::sync::watch;
 
 use super::StreamPolicy;
 use super::waves::Waves;
@@ -51,22 +53,52 @@ pub struct Entry {
     pub side: Side,
     pub opened: Instant,
     pub keys: StickyKeys,
-    deadline: Mutex<Option<(Instant, Reason)>>,
+    /// When and why it must end; watched so an idle stream can be woken
+    /// at its deadline instead of at its next bytes.
+    deadline: watch::Sender<Option<(Instant, Reason)>>,
 }
 
 impl Entry {
     /// The reason to end this stream, once its deadline has passed.
     pub fn due(&self, now: Instant) -> Option<Reason> {
-        let d = *self.deadline.lock().unwrap_or_else(|e| e.into_inner());
-        d.filter(|(at, _)| *at <= now).map(|(_, r)| r)
+        self.get().filter(|(at, _)| *at <= now).map(|(_, r)| r)
+    }
+
+    /// Resolves once the stream's deadline has passed. `after_change`: wait
+    /// for the deadline to change first (the last one already woke the
+    /// stream, and it could not end there). Pending forever without one.
+    pub fn wait_due(&self, after_change: bool) -> impl Future<Output = ()> + Send + 'static {
+        let mut rx = self.deadline.subscribe();
+        async move {
+            if after_change && rx.changed().await.is_err() {
+                return std::future::pending().await;
+            }
+            loop {
+                let deadline = *rx.borrow_and_update();
+                let changed = match deadline {
+                    Some((at, _)) => tokio::select! {
+                        () = tokio::time::sleep_until(at.into()) => return,
+                        changed = rx.changed() => changed,
+                    },
+                    None => rx.changed().await,
+                };
+                if changed.is_err() {
+                    return std::future::pending().await;
+                }
+            }
+        }
     }
 
     fn set(&self, d: Option<(Instant, Reason)>) {
-        *self.deadline.lock().unwrap_or_else(|e| e.into_inner()) = d;
+        self.deadline.send_if_modified(|current| {
+            let modified = *current != d;
+            *current = d;
+            modified
+        });
     }
 
     fn get(&self) -> Option<(Instant, Reason)> {
-        *self.deadline.lock().unwrap_or_else(|e| e.into_inner())
+        *self.deadline.borrow()
     }
 }
 
@@ -97,7 +129,7 @@ impl Registry {
             side,
             opened: now,
             keys,
-            deadline: Mutex::new(deadline),
+            deadline: watch::Sender::new(deadline),
         });
         self.next_id += 1;
         self.open.insert(self.next_id, entry.clone());

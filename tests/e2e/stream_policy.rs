@@ -131,17 +131,7 @@ async fn migrate_ends_sse_streams_at_event_boundaries_paced_and_they_reconnect_t
     );
     // Per second, never more than the pace plus its jitter allowance (one
     // slot, plus the 100 ms until an end passes an event).
-    let busiest = ends
-        .iter()
-        .enumerate()
-        .map(|(i, t)| {
-            ends[i..]
-                .iter()
-                .take_while(|e| **e < *t + Duration::from_secs(1))
-                .count()
-        })
-        .max()
-        .unwrap();
+    let busiest = busiest_second(&ends);
     assert!(busiest <= PACE + PACE / 5, "{busiest} ends in one second");
     assert!(
         wait_for_open(&c, "rust", N as f64).await,
@@ -152,6 +142,112 @@ async fn migrate_ends_sse_streams_at_event_boundaries_paced_and_they_reconnect_t
     let migrated = "cutover_stream_migrations_total{reason=\"migrate\",route=\"ticks\"}";
     assert_eq!(c.metric(migrated).await, N as f64);
     drop(reconnected);
+}
+
+/// Ends per second at the busiest second of `ends` (sorted).
+fn busiest_second(ends: &[Instant]) -> usize {
+    ends.iter()
+        .enumerate()
+        .map(|(i, t)| {
+            ends[i..]
+                .iter()
+                .take_while(|e| **e < *t + Duration::from_secs(1))
+                .count()
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+/// Streams whose upstream sends nothing after their first event (no
+/// heartbeat): `migrate` still ends each at its turn, paced, because cutover
+/// wakes an idle stream at its deadline (vendored Pingora patch 5) instead
+/// of waiting for bytes that never come.
+#[tokio::test(flavor = "multi_thread")]
+async fn migrate_ends_idle_proxied_sse_streams_at_their_turn() {
+    const N: usize = 40;
+    const PACE: usize = 20;
+    let next = Upstream::start("next").await;
+    let rust = Upstream::start("rust").await;
+    let routes = "[[route]]\nid = \"ticks\"\npath = \"/quiet\"\nkind = \"sse\"\n\
+                  streams = \"migrate\"\npace = \"20/s\"\n";
+    let cfg = ConfigDir::new(&routes_toml(&next.url(), &rust.url(), "", routes));
+    cfg.write_flag("ticks", "backend = \"next\"\n");
+    let c = Cutover::start(&cfg);
+    let client = reqwest::Client::new();
+    let mut readers = Vec::new();
+    for _ in 0..N {
+        let resp = client.get(c.url("/quiet")).send().await.unwrap();
+        assert_eq!(backend(&resp), "next");
+        readers.push(tokio::spawn(async move {
+            let body = read_to_end(resp, Duration::from_secs(30)).await;
+            (Instant::now(), body)
+        }));
+    }
+    assert!(wait_for_open(&c, "next", N as f64).await, "{}", c.log());
+    cfg.write_flag("ticks", "backend = \"rust\"\n");
+    let mut ends = Vec::new();
+    for r in readers {
+        let (ended, body) = r.await.unwrap();
+        let body = body.unwrap_or_else(|e| panic!("an idle stream was not ended: {e}"));
+        assert_ended_at_a_boundary(&body);
+        assert!(body.contains("\"side\":\"next\""));
+        ends.push(ended);
+    }
+    ends.sort();
+    // N / pace = 2 s of slots; without the wake-up they would never end.
+    let span = *ends.last().unwrap() - ends[0];
+    assert!(
+        span >= Duration::from_secs(1),
+        "{N} idle streams ended over {span:?}"
+    );
+    let busiest = busiest_second(&ends);
+    assert!(busiest <= PACE + PACE / 5, "{busiest} ends in one second");
+    let again = client.get(c.url("/quiet")).send().await.unwrap();
+    assert_eq!(backend(&again), "rust");
+    let migrated = "cutover_stream_migrations_total{reason=\"migrate\",route=\"ticks\"}";
+    assert_eq!(c.metric(migrated).await, N as f64);
+}
+
+/// A WebSocket on which nobody says anything gets its 1012 close at its
+/// turn too, and the close handshake completes through cutover.
+#[tokio::test(flavor = "multi_thread")]
+async fn migrate_closes_an_idle_websocket_with_1012() {
+    let next = Upstream::start("next").await;
+    let rust = Upstream::start("rust").await;
+    let routes = "[[route]]\nid = \"ws\"\npath = \"/ws\"\nkind = \"websocket\"\n\
+                  streams = \"migrate\"\npace = \"50/s\"\n";
+    let cfg = ConfigDir::new(&routes_toml(&next.url(), &rust.url(), "", routes));
+    cfg.write_flag("ws", "backend = \"next\"\n");
+    let c = Cutover::start(&cfg);
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", c.proxy))
+        .await
+        .unwrap();
+    ws.send(Message::text("hi")).await.unwrap();
+    assert_eq!(ws.next().await.unwrap().unwrap(), Message::text("next:hi"));
+    let open = "cutover_open_streams{backend=\"next\",route=\"ws\"}";
+    let counted = eventually(Duration::from_secs(10), || async {
+        (c.metric(open).await == 1.0).then_some(())
+    })
+    .await;
+    assert!(counted.is_some(), "{}", c.metrics().await);
+    cfg.write_flag("ws", "backend = \"rust\"\n");
+    let within = Duration::from_secs(10);
+    match tokio::time::timeout(within, ws.next()).await {
+        Ok(Some(Ok(Message::Close(Some(frame))))) => assert_eq!(frame.code, CloseCode::Restart),
+        other => panic!(
+            "expected close 1012 on the idle socket, got {other:?}\n{}",
+            c.log()
+        ),
+    }
+    loop {
+        match tokio::time::timeout(within, ws.next()).await.unwrap() {
+            None | Some(Err(tokio_tungstenite::tungstenite::Error::ConnectionClosed)) => break,
+            Some(Ok(Message::Close(_))) => {}
+            other => panic!("after close: {other:?}"),
+        }
+    }
+    let migrated = "cutover_stream_migrations_total{reason=\"migrate\",route=\"ws\"}";
+    assert_eq!(c.metric(migrated).await, 1.0);
 }
 
 #[tokio::test(flavor = "multi_thread")]

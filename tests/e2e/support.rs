@@ -61,6 +61,7 @@ impl Upstream {
         let app = Router::new()
             .route("/sse", get(sse))
             .route("/ticks", get(ticks))
+            .route("/quiet", get(quiet))
             .route("/ws", get(ws))
             .route("/download/{bytes}", get(download))
             .route("/upload", post(upload))
@@ -239,6 +240,19 @@ async fn ticks(State(s): State<UpState>) -> Response {
     Response::builder()
         .header("content-type", "text/event-stream")
         .body(Body::from_stream(stream))
+        .unwrap()
+}
+
+/// One SSE event, then silence: no heartbeat, no further byte.
+async fn quiet(State(s): State<UpState>) -> Response {
+    let first = format!(
+        "id: 0\nevent: tick\ndata: {{\"n\":0,\"side\":\"{}\"}}\n\n",
+        s.name
+    );
+    let once = futures::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(first))]);
+    Response::builder()
+        .header("content-type", "text/event-stream")
+        .body(Body::from_stream(once.chain(futures::stream::pending())))
         .unwrap()
 }
 

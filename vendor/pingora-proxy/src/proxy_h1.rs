@@ -261,6 +261,8 @@ where
         let mut upstream_can_reuse = true;
         let mut send_error = None;
         let mut upgraded = false;
+        // cutover patch: the task pipe to the downstream half was seen closed.
+        let mut pipe_closed = false;
 
         /* duplex mode, wait for either to complete */
         while !request_done || !response_done {
@@ -358,6 +360,18 @@ where
                            continue
                         }
                     }
+                },
+
+                // cutover patch: the downstream half finished the response by itself (a
+                // filter ended it early, patch 4/5) while the upstream sends nothing more:
+                // stop waiting for it, or an idle upstream holds this request (and the
+                // client's keep-alive connection) forever. Unsafe to reuse: mid-response.
+                () = tx.closed(), if !response_done && !pipe_closed && !client_session.was_upgraded() => {
+                    if PipeState::is_downstream_complete(pipe_state.load(Ordering::Acquire)) {
+                        return Ok(false);
+                    }
+                    // Not a completion: leave it to the other branches, as before.
+                    pipe_closed = true;
                 },
 
                 else => {
@@ -517,6 +531,10 @@ where
         let mut range_body_filter = proxy_cache::range_filter::RangeBodyFilter::new();
 
         let mut next_upstream_task: Option<HttpTask> = None;
+        // cutover patch: a filter's wake-up for an idle streaming response.
+        let mut body_wakeup: Option<
+            std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
+        > = None;
 
         /* duplex mode without caching
          * Read body from downstream while reading response from upstream
@@ -555,6 +573,10 @@ where
                 .as_mut()
                 .map(|reader| reader.next())
                 .into();
+
+            if body_wakeup.is_none() && !response_state.upstream_done() {
+                body_wakeup = self.inner.response_body_wakeup(ctx);
+            }
 
             // partial read support, this check will also be false if cache is disabled.
             let support_cache_partial_read =
@@ -683,6 +705,39 @@ where
                         debug!("empty upstream event");
                         response_state.maybe_set_upstream_done(true);
                     }
+                },
+
+                // cutover patch: the filter asked to see the (idle) response again.
+                () = async {
+                    match body_wakeup.as_mut() {
+                        Some(w) => w.await,
+                        None => std::future::pending().await,
+                    }
+                }, if body_wakeup.is_some()
+                    && !response_state.upstream_done()
+                    && !downstream_state.is_errored()
+                    && next_upstream_task.is_none()
+                    && !serve_from_cache.is_on() => {
+                    body_wakeup = None;
+                    let empty = Some(Bytes::new());
+                    let task = if session.was_upgraded() {
+                        HttpTask::UpgradedBody(empty, false)
+                    } else {
+                        HttpTask::Body(empty, false)
+                    };
+                    let Some(response_done) = self.process_upstream_tasks(
+                        session,
+                        ctx,
+                        task,
+                        &mut rx,
+                        &mut serve_from_cache,
+                        &mut range_body_filter,
+                        &mut response_state,
+                    ).await? else {
+                        continue;
+                    };
+                    response_state.maybe_set_upstream_done(response_done);
+                    downstream_state.maybe_finished(session.is_body_done());
                 },
 
                 task = serve_from_cache.next_http_task(&mut session.cache, &mut range_body_filter, upgraded),

@@ -488,6 +488,20 @@ pub trait ProxyHttp {
         false
     }
 
+    /// cutover patch: a future after which [Self::response_body_filter()]
+    /// is called again with an empty chunk although the upstream sent
+    /// nothing, so a filter can act on an idle streaming response (end an
+    /// SSE stream or a WebSocket at a boundary when a deadline passes)
+    /// without waiting for the upstream's next bytes. Asked before every
+    /// turn of the HTTP/1 relay loop while no wake-up is pending, so it must
+    /// be cheap when there is none. Default `None` (unchanged).
+    fn response_body_wakeup(
+        &self,
+        _ctx: &mut Self::CTX,
+    ) -> Option<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>> {
+        None
+    }
+
     /// Similar to [Self::response_filter()] but for response body chunks
     fn response_body_filter(
         &self,
