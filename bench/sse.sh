@@ -1,141 +1,206 @@
 #!/usr/bin/env bash
-# Idle SSE streams through cutover: proxy memory per open stream, and the
-# write-to-client latency of one event fanned out to every stream.
+# Idle SSE streams through cutover on the real chatbot stream route
+# (`tenant-chatbot-stream`, GET /api/tenant-chatbot/conversations/{id}/stream,
+# token in `?token=` as EventSource sends it): memory per open stream and
+# write-to-client latency, with the route's flags on `rust` (embedded
+# handlers) and on `next` (the legacy Next app, `next start`).
 #
-#   bench/sse.sh [streams=10000] [rounds=5]
+#   bench/sse.sh [streams=10000] [rounds=3] [per_conversation=5]
 #
-# A stand-in SSE upstream (bench/sse/upstream.cjs) holds every stream open;
-# bench/sse/clients.cjs opens <streams> idle streams through the proxy under
-# test, then for each round the upstream writes one event to every stream,
-# stamped with its CLOCK_MONOTONIC write time, and the clients report p50/p99
-# of (receive − write). RSS per stream = (proxy RSS with the streams open −
-# RSS before) / streams. Targets: direct (no proxy: the latency floor),
-# cutover (release build, a `kind = "sse"` route on next, access log on at
-# info to a file), nginx (proxy_buffering off, one worker) when installed.
-# Not run in CI. Needs node, 2 cores, root (raises ulimit -n). ~1 min.
+# Streams are spread over streams/per_conversation conversations, each owned
+# by its own chatbot visitor (tokens minted by jsonwebtoken via
+# tests/tokens/mint.mjs) who holds per_conversation streams of it (5 = the
+# per-visitor cap: one send fans out to 5 streams). Each round, one real send
+# per conversation through cutover (POST .../messages, same side,
+# bench/sse/send.cjs, 4 in flight), its body stamped with CLOCK_MONOTONIC
+# taken just before the POST; every stream client (bench/sse/streams.cjs,
+# SSE_CLIENTS processes) records receive − stamp. Every stream must get every
+# round's event exactly once. RSS per stream = (RSS with the streams open −
+# before) / streams: cutover (release, access log at info to a file) on both
+# sides, and the Next server on the next side.
+#
+# fds: cutover holds 1 per stream on rust (embedded) but 2 on next (client +
+# upstream), so the next side opens as many as `ulimit -Hn` allows (rounded
+# to whole conversations; 1,000 fds kept for the rest). Then bench/sse/standin.sh (the proxy alone, a
+# stand-in upstream, and nginx) unless SSE_STANDIN=0.
+#
+# Needs: psql, PostgreSQL on 127.0.0.1:5432 (user postgres, trust), node + npm
+# (Next, Soketi, token minting; `npm ci` / `next build` done here when missing
+# or stale); both backends publish each send to a real Soketi, as in
+# production. Not run in CI. 2–9 min on 2 shared cores, plus the release build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-N=${1:-10000}; ROUNDS=${2:-5}
-# A proxy holds 2 fds per stream (client + upstream); raise the soft limit
-# as far as the hard one allows (`ulimit -Hn`; raise it as root if smaller).
-WANT=$((2 * N + 2048)); HARD=$(ulimit -Hn)
-[ "$HARD" = unlimited ] || [ "$HARD" -ge "$WANT" ] || {
-  echo "ulimit -Hn is $HARD: $N streams need $WANT fds; use at most $(((HARD - 2048) / 2)) streams" >&2; exit 1; }
-ulimit -n "$WANT"
+N=${1:-10000}; ROUNDS=${2:-3}; PER=${3:-5}
+CLIENTS=${SSE_CLIENTS:-2}; SEND_CONC=${SSE_SEND_CONCURRENCY:-4}
+HARD=$(ulimit -Hn); RESERVE=1000
+fit() { # fds per stream in cutover -> streams that fit (whole conversations, <= N)
+  local n=$N
+  [ "$HARD" = unlimited ] || n=$(( (HARD - RESERVE) / $1 < N ? (HARD - RESERVE) / $1 : N ))
+  echo $(( n / PER * PER ))
+}
+N_RUST=$(fit 1); N_NEXT=$(fit 2); CONVS=$((N_RUST / PER))
+[ "$N_RUST" = "$N" ] || echo "ulimit -Hn is $HARD: rust side limited to $N_RUST streams" >&2
+ulimit -n "$HARD"
 WORK=$(mktemp -d)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }
+DB=cutover_sse_bench_$$
+PG="psql -h 127.0.0.1 -U postgres -v ON_ERROR_STOP=1 -q"
+cleanup() {
+  kill $(jobs -p) 2>/dev/null || true
+  wait 2>/dev/null || true
+  $PG -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
 trap cleanup EXIT
-
-cargo build --quiet --release --bin cutover
-rss_kib() { # sum of VmRSS of the given pids
+free_port() { node -e 's=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+wait_line() { # file pattern seconds
+  for _ in $(seq $(( ${3:-10} * 10 ))); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+  echo "no '$2' in $1 after ${3:-10} s" >&2; return 1
+}
+rss_kib() { # VmRSS of the pids and their children, summed
   local t=0 p
-  for p in "$@"; do t=$((t + $(awk '/^VmRSS:/ {print $2}' "/proc/$p/status"))); done
+  for p in "$@" $(pgrep -P "$(echo "$@" | tr ' ' ,)" || true); do
+    t=$((t + $(awk '/^VmRSS:/ {print $2}' "/proc/$p/status")))
+  done
   echo "$t"
 }
-wait_line() { # file pattern
-  for _ in $(seq 200); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
-  echo "no '$2' in $1" >&2; return 1
-}
+export NEXT_TELEMETRY_DISABLED=1
 
-node bench/sse/upstream.cjs > "$WORK/up.out" & PIDS+=($!)
-wait_line "$WORK/up.out" port
-UP=$(grep -o '[0-9]*' "$WORK/up.out" | head -1)
+cargo build --release --quiet --bin cutover
+for d in tests/legacy-next tests/realtime tests/tokens; do
+  [ -d "$d/node_modules" ] || (cd "$d" && npm ci --no-audit --no-fund --silent)
+done
+# `next build` when missing or older than the app's sources (as tests/support/legacy_next.rs).
+if [ ! -f tests/legacy-next/.next/BUILD_ID ] || \
+   [ -n "$(find tests/legacy-next/app tests/legacy-next/lib tests/legacy-next/components -newer tests/legacy-next/.next/BUILD_ID -type f | head -1)" ]; then
+  (cd tests/legacy-next && node node_modules/next/dist/bin/next build >/dev/null)
+fi
 
-# cutover: a kind = "sse" route at /stream, flag default (next).
-mkdir -p "$WORK/flags"
-cat > "$WORK/routes.toml" <<EOF
+# Database: migrated by cutover; tenant t1 and one conversation per visitor.
+$PG -d postgres -c "CREATE DATABASE $DB"
+export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB"
+target/release/cutover migrate >/dev/null
+$PG -d "$DB" <<SQL
+INSERT INTO "Tenant" ("id", "name", "chatbotEnabled") VALUES ('t1', 'Acme', true);
+INSERT INTO "ChatbotSession" ("id", "tenantId", "visitorId", "issuer")
+  SELECT 'bc' || i, 't1', 'bv' || i, 'widget' FROM generate_series(0, $CONVS - 1) AS i;
+SQL
+
+export PUSHER_APP_ID=bench-app PUSHER_KEY=bench-key PUSHER_SECRET=bench-secret
+SOKETI=$(free_port); SOKETI_METRICS=$(free_port); NEXT=$(free_port)
+export PUSHER_HOST=127.0.0.1 PUSHER_PORT=$SOKETI
+export NEXTAUTH_SECRET=bench-nextauth-secret-0123456789abcdef NEXTAUTH_URL=http://127.0.0.1
+export CHATBOT_JWT_SECRET=bench-chatbot-secret-0123456789abcdef
+export CUTOVER_IDENTITY_KEY=bench-identity-key-0123456789abcdef0123
+
+# One HS256 bearer per visitor bv<i> (`iss` tenant-chatbot, claim tenantId),
+# minted by jsonwebtoken: "<conversation> <token>" a line.
+node -e 'const [n, key] = process.argv.slice(1); console.log(JSON.stringify(Array.from({ length: +n }, (_, i) => ({
+  kind: "jwt", payload: { sub: `bv${i}`, tenantId: "t1" }, key,
+  options: { algorithm: "HS256", issuer: "tenant-chatbot", expiresIn: 7200 } }))))' "$CONVS" "$CHATBOT_JWT_SECRET" \
+  | (cd tests/tokens && node mint.mjs) \
+  | node -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () =>
+      JSON.parse(s).forEach((m, i) => console.log(`bc${i} ${m.token}`)))' > "$WORK/convs"
+
+(cd tests/realtime && SOKETI_DEFAULT_APP_ID=$PUSHER_APP_ID SOKETI_DEFAULT_APP_KEY=$PUSHER_KEY \
+  SOKETI_DEFAULT_APP_SECRET=$PUSHER_SECRET SOKETI_HOST=127.0.0.1 SOKETI_PORT=$SOKETI \
+  SOKETI_METRICS_SERVER_PORT=$SOKETI_METRICS exec node node_modules/@soketi/soketi/bin/server.js start) \
+  > "$WORK/soketi.log" 2>&1 &
+(cd tests/legacy-next && exec node node_modules/next/dist/bin/next start -p "$NEXT" -H 127.0.0.1) \
+  > "$WORK/next.log" 2>&1 &
+NEXT_PID=$!
+for _ in $(seq 600); do curl -s -o /dev/null "http://127.0.0.1:$NEXT/login" && break; sleep 0.1; done
+
+start_cutover() { # side: a fresh cutover, both chatbot routes' flags on <side>
+  local dir=$WORK/cut-$1
+  mkdir -p "$dir/flags"
+  { cat <<TOML
 [server]
 listen = "127.0.0.1:0"
 admin_listen = "127.0.0.1:0"
-upgrade_sock = "$WORK/upgrade.sock"
-pid_file = "$WORK/cutover.pid"
+upgrade_sock = "$dir/upgrade.sock"
+pid_file = "$dir/cutover.pid"
 [backends.next]
-url = "http://127.0.0.1:$UP"
+url = "http://127.0.0.1:$NEXT"
 [backends.rust]
-url = "http://127.0.0.1:1"
-[[route]]
-id = "sse-bench"
-path = "/stream"
-methods = ["GET"]
-kind = "sse"
-EOF
-RUST_LOG=info target/release/cutover serve --config "$WORK/routes.toml" > "$WORK/cut.out" 2> "$WORK/cut.err" & PIDS+=($!)
-CUT_PID=$!
-wait_line "$WORK/cut.out" proxy=
-CUT=$(grep -o 'proxy=[0-9.:]*' "$WORK/cut.out" | cut -d= -f2)
-
-NGINX_PORT=""
-if command -v nginx >/dev/null; then
-  mkdir -p "$WORK/nginx"
-  cat > "$WORK/nginx.conf" <<EOF
-worker_processes 1;
-worker_rlimit_nofile $WANT;
-pid $WORK/nginx.pid;
-error_log $WORK/nginx/error.log warn;
-events { worker_connections $((2 * N + 1024)); }
-http {
-  access_log off;
-  client_body_temp_path $WORK/nginx; proxy_temp_path $WORK/nginx;
-  upstream sse { server 127.0.0.1:$UP; }
-  server {
-    listen 127.0.0.1:0;
-    location / {
-      proxy_pass http://sse; proxy_http_version 1.1; proxy_set_header Connection "";
-      proxy_buffering off; proxy_read_timeout 1d;
-    }
-  }
-}
-EOF
-  # nginx cannot listen on port 0: pick a free port.
-  NGINX_PORT=$(node -e 's=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
-  sed -i "s/listen 127.0.0.1:0;/listen 127.0.0.1:$NGINX_PORT;/" "$WORK/nginx.conf"
-  nginx -c "$WORK/nginx.conf" -p "$WORK/nginx"
-  wait_line "$WORK/nginx.pid" '[0-9]'
-  PIDS+=("$(cat "$WORK/nginx.pid")")
-else
-  echo "nginx not installed: skipping its column (apt-get install nginx-light)" >&2
-fi
-
-# run NAME URL PID...: open N streams, RSS delta, ROUNDS events; one result line.
-run() {
-  local name=$1 url=$2; shift 2
-  local before after line
-  before=$( [ $# -gt 0 ] && rss_kib "$@" || echo 0)
-  coproc CL { exec node bench/sse/clients.cjs "$url" "$N"; }
-  read -r line <&"${CL[0]}"
-  local open; open=$(node -pe "JSON.parse(process.argv[1]).open" "$line")
-  [ "$open" = "$N" ] || echo "warning: $name: $line" >&2
-  sleep 1
-  after=$( [ $# -gt 0 ] && rss_kib "$@" || echo 0)
-  local p50s=() p99s=()
-  for _ in $(seq "$ROUNDS"); do
-    echo emit >&"${CL[1]}"
-    curl -s -X POST "http://127.0.0.1:$UP/emit" > /dev/null
-    read -r -t 30 line <&"${CL[0]}"
-    p50s+=("$(node -pe "JSON.parse(process.argv[1]).p50_ms" "$line")")
-    p99s+=("$(node -pe "JSON.parse(process.argv[1]).p99_ms" "$line")")
+url = "embedded"
+TOML
+    sed -n '/^\[auth\]/,$p' routes.toml; } > "$dir/routes.toml"
+  for route in tenant-chatbot tenant-chatbot-stream; do
+    echo "backend = \"$1\"" > "$dir/flags/$route.toml"
   done
-  exec {CL[1]}>&-
-  wait "$CL_PID" 2>/dev/null || true
-  echo "$name $open $before $after ${p50s[*]} / ${p99s[*]}" >> "$WORK/results"
+  RUST_LOG=info target/release/cutover serve --config "$dir/routes.toml" > "$dir/out" 2> "$dir/access.log" &
+  CUT_PID=$!
+  wait_line "$dir/out" proxy= 30
+  CUT=$(grep -o 'proxy=[0-9.:]*' "$dir/out" | cut -d= -f2)
 }
 
-run direct "http://127.0.0.1:$UP/stream"
-run cutover "http://$CUT/stream" "$CUT_PID"
-if [ -n "$NGINX_PORT" ]; then
-  run nginx "http://127.0.0.1:$NGINX_PORT/stream" $(pgrep -P "$(cat "$WORK/nginx.pid")") "$(cat "$WORK/nginx.pid")"
-fi
+# side streams: open <streams> streams (PER per conversation), ROUNDS sends
+# per conversation, one result line in $WORK/results.
+run_side() {
+  local side=$1 n=$2 convs=$(($2 / PER)) i
+  start_cutover "$side"
+  head -n "$convs" "$WORK/convs" > "$WORK/convs-$side"
+  while read -r id token; do
+    for _ in $(seq "$PER"); do
+      echo "http://$CUT/api/tenant-chatbot/conversations/$id/stream?token=$token"
+    done
+  done < "$WORK/convs-$side" > "$WORK/urls-$side"
+  sleep 1
+  local cut0 next0 cut1 next1 fds=() outs=() lats=()
+  cut0=$(rss_kib "$CUT_PID"); next0=$(rss_kib "$NEXT_PID")
+  for i in $(seq 0 $((CLIENTS - 1))); do
+    local from=$((n * i / CLIENTS)) to=$((n * (i + 1) / CLIENTS)) fd
+    mkfifo "$WORK/in-$side-$i"
+    node bench/sse/streams.cjs "$WORK/urls-$side" "$from" $((to - from)) "$WORK/lat-$side-$i" \
+      < "$WORK/in-$side-$i" > "$WORK/out-$side-$i" &
+    exec {fd}> "$WORK/in-$side-$i"
+    fds+=("$fd"); outs+=("$WORK/out-$side-$i"); lats+=("$WORK/lat-$side-$i")
+  done
+  for o in "${outs[@]}"; do wait_line "$o" '"open"' 300; done
+  local open=0 o
+  for o in "${outs[@]}"; do open=$((open + $(head -1 "$o" | node -pe 'JSON.parse(require("fs").readFileSync(0)).open'))); done
+  echo "$side: $open of $n streams open ($(head -qn1 "${outs[@]}" | tr '\n' ' '))"
+  for o in "${outs[@]}"; do
+    head -1 "$o" | node -e 'const o = JSON.parse(require("fs").readFileSync(0));
+      process.exit(o.backend[process.argv[1]] === o.open ? 0 : 1)' "$side" \
+      || { echo "FAIL: a stream was not answered by $side (x-cutover-backend)" >&2; exit 1; }
+  done
+  sleep 2
+  cut1=$(rss_kib "$CUT_PID"); next1=$(rss_kib "$NEXT_PID")
+  for r in $(seq "$ROUNDS"); do
+    echo "  round $r: send $(node bench/sse/send.cjs "http://$CUT" "$WORK/convs-$side" "$r" "$SEND_CONC")"
+    for o in "${outs[@]}"; do wait_line "$o" "\"round\":$r}" 120 || true; done
+  done
+  for fd in "${fds[@]}"; do exec {fd}>&-; done
+  for o in "${outs[@]}"; do wait_line "$o" '"streams"' 30; done
+  # Summed over the client processes: events dups foreign ended.
+  local events dups foreign ended
+  read -r events dups foreign ended < <(tail -qn1 "${outs[@]}" | node -e 'const t = [0, 0, 0, 0];
+    for (const l of require("fs").readFileSync(0, "utf8").trim().split("\n")) {
+      const o = JSON.parse(l); [o.events, o.dups, o.foreign, o.ended].forEach((v, i) => (t[i] += v)); }
+    console.log(t.join(" "))')
+  echo "  $events events received (expected $((open * ROUNDS))), $dups twice, $foreign of another conversation, $ended streams ended by the server"
+  kill "$CUT_PID"; wait "$CUT_PID" 2>/dev/null || true
+  echo "$side $open $convs $cut0 $cut1 $next0 $next1 $events $((open * ROUNDS)) $((dups + foreign)) $ended $(node bench/sse/percentiles.cjs "${lats[@]}") $n" >> "$WORK/results"
+}
 
-echo "$N idle SSE streams per target, $ROUNDS events fanned out to all (medians over rounds)"
-printf "%-8s %7s %12s %12s %12s %10s %10s\n" target open "RSS before" "RSS after" "KiB/stream" "p50 ms" "p99 ms"
-awk -v n="$N" '{
-  split($0, halves, " / "); split(halves[1], a, " "); split(halves[2], b, " ")
-  k = 0; for (i = 5; i in a; i++) p50[++k] = a[i]; asort(p50); asort(b)
-  m = int((k + 1) / 2)
-  per = ($1 == "direct") ? "-" : sprintf("%.2f", ($4 - $3) / n)
-  before = ($1 == "direct") ? "-" : $3 " KiB"; after = ($1 == "direct") ? "-" : $4 " KiB"
-  printf "%-8s %7s %12s %12s %12s %10.2f %10.2f\n", $1, $2, before, after, per, p50[m], b[m]
-  delete p50; delete b
+echo "cutover release; $N_RUST streams on rust, $N_NEXT on next (ulimit -Hn $HARD), $PER per conversation, $ROUNDS rounds; $(nproc) CPUs"
+run_side rust "$N_RUST"
+run_side next "$N_NEXT"
+
+echo
+echo "tenant-chatbot-stream, $PER streams per conversation, $ROUNDS sends per conversation; latency = receive − just before the POST, over all streams × rounds"
+printf "%-5s %7s %6s %22s %10s %14s %15s %5s %5s %8s %8s %8s\n" \
+  side streams convs "cutover RSS (KiB)" "KiB/stream" "next KiB/strm" "events/expected" bad ended "p50 ms" "p99 ms" "max ms"
+awk '{
+  printf "%-5s %7d %6d %22s %10.1f %14s %15s %5d %5d %8.1f %8.1f %8.1f\n", $1, $2, $3, $4 " -> " $5,
+    ($5 - $4) / $2, ($1 == "next") ? sprintf("%.1f", ($7 - $6) / $2) : "-", $8 "/" $9, $10, $11, $13, $14, $15
 }' "$WORK/results"
-echo "(latency includes the node upstream's and clients' own time: compare with direct)"
+awk '$2 != $16 || $8 != $9 || $10 != 0 || $11 != 0 { bad = 1 } END { exit bad }' "$WORK/results" \
+  || { echo "FAIL: a stream did not open, missed an event, got one twice or another conversation's, or was ended" >&2; exit 1; }
+
+if [ "${SSE_STANDIN:-1}" != 0 ]; then
+  echo
+  echo "proxy alone (bench/sse/standin.sh):"
+  SSE_BUILT=1 bench/sse/standin.sh "" "$ROUNDS"
+fi
