@@ -1,20 +1,26 @@
 //! Soak with faults (issue 17), run by `bench/soak.sh [--short|--long]`:
 //! mixed traffic through the real cutover binary against the real stack
-//! (legacy Next, embedded rust handlers, a private PostgreSQL cluster, a
-//! private Redis for the caps, Soketi) while flags flip, broken edits land,
+//! (legacy Next as a custom server with a Socket.IO gateway, embedded rust
+//! handlers, a private PostgreSQL cluster, a private Redis for the caps,
+//! Soketi) — pages, reads, sends, auth storms, a Soketi subscriber, an SSE
+//! reader, long-lived Socket.IO clients and multi-MiB uploads and
+//! downloads — while flags flip, broken edits land,
 //! SIGHUPs arrive and every component is killed and restarted in turn (see
 //! soak/faults.rs). Asserts: no failed request outside the windows where a
 //! component it needed was down (inside them only cutover's JSON 502/503/504),
 //! no hang, no reset; every acknowledged send stored once; every event
-//! received once by a subscriber that stayed connected; RSS, fds, threads
-//! back near baseline; no panic, no unexplained ERROR; every broken edit
+//! received once by a subscriber that stayed connected; every transfer's
+//! bytes intact; Socket.IO clients dropped and lost acks only while Next was
+//! down; peak RSS bounded; RSS, fds, threads back near baseline; no panic, no unexplained ERROR; every broken edit
 //! rejected with the last good config in force; the generation monotonic.
 //!
 //! Parameters (environment, set by bench/soak.sh): SOAK_SECS (unset: the
 //! test returns at once, so `--include-ignored` does not run it twice),
 //! SOAK_RATE requests/s per client kind (8), SOAK_STORM auths per storm (20),
 //! SOAK_FLIP_MS (100), SOAK_FLIPS_PER_TICK (1), SOAK_BROKEN_MS (4000),
-//! SOAK_SIGHUP_MS (7000), SOAK_SUMMARY (path for the JSON figures).
+//! SOAK_SIGHUP_MS (7000), SOAK_SIO_CLIENTS websocket Socket.IO clients (20),
+//! SOAK_SIO_POLLING polling-only ones (3), SOAK_TRANSFER_MS between large
+//! transfers (3000), SOAK_SUMMARY (path for the JSON figures).
 
 #[path = "parity/creds.rs"]
 #[allow(dead_code)]
@@ -39,6 +45,8 @@ mod record;
 mod report;
 #[path = "soak/sample.rs"]
 mod sample;
+#[path = "soak/sockets.rs"]
+mod sockets;
 #[path = "soak/sse.rs"]
 mod sse;
 #[path = "soak/stack.rs"]
@@ -47,6 +55,8 @@ mod stack;
 mod summary;
 #[path = "soak/traffic.rs"]
 mod traffic;
+#[path = "soak/transfers.rs"]
+mod transfers;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -127,6 +137,11 @@ async fn mixed_traffic_survives_flips_broken_edits_and_every_component_restartin
         Duration::from_millis(500),
     ));
     let subscriber = tokio::spawn(traffic::subscriber(ctx(&sub_stop)));
+    let (sio_ws, sio_polling) = (
+        env_f("SOAK_SIO_CLIENTS", 20.0) as usize,
+        env_f("SOAK_SIO_POLLING", 3.0) as usize,
+    );
+    let sio = sockets::start(&stack, rec.clone(), sio_ws, sio_polling);
     let sse_reader = tokio::spawn(sse::reader(Arc::new(Ctx {
         client: traffic::stream_client(),
         ..Arc::unwrap_or_clone(ctx(&sub_stop))
@@ -136,6 +151,10 @@ async fn mixed_traffic_survives_flips_broken_edits_and_every_component_restartin
         tokio::spawn(traffic::reads(ctx(&stop), rate)),
         tokio::spawn(traffic::reads(ctx(&stop), rate)),
         tokio::spawn(traffic::sends(ctx(&stop), rate)),
+        tokio::spawn(transfers::transfers(
+            ctx(&stop),
+            ms("SOAK_TRANSFER_MS", 3000.0),
+        )),
         tokio::spawn(traffic::auth_storms(
             ctx(&stop),
             env_f("SOAK_STORM", 20.0) as usize,
@@ -158,6 +177,7 @@ async fn mixed_traffic_survives_flips_broken_edits_and_every_component_restartin
     for task in load {
         task.await.expect("a soak task panicked");
     }
+    sio.stop().await;
     let load_secs = rec.now();
 
     // A last send: once its event is in, the subscriber has drained.
@@ -178,5 +198,14 @@ async fn mixed_traffic_survives_flips_broken_edits_and_every_component_restartin
     sse_reader.await.expect("SSE reader task");
     drop(drain);
 
-    summary::finish(&stack, &rec, base, sampler, sample_stop, load_secs).await;
+    summary::finish(
+        &stack,
+        &rec,
+        base,
+        sampler,
+        sample_stop,
+        load_secs,
+        sio_ws + sio_polling,
+    )
+    .await;
 }

@@ -11,6 +11,8 @@ use pingora::http::ResponseHeader;
 use pingora::proxy::Session;
 use tower::ServiceExt;
 
+use crate::proxy::body_deadline::{self, BodyClock};
+
 /// Request body chunks in flight between the session and the handler.
 const BODY_CHANNEL_DEPTH: usize = 8;
 
@@ -34,6 +36,8 @@ pub struct Hooks<'a> {
     pub answer: Option<&'a mut crate::proxy::caps::AnswerCapture>,
     /// Deadline for the handler's response head (a 504 after it).
     pub timeout: Option<std::time::Duration>,
+    /// The request body's deadline (`None`: Pingora's per-read timeout only).
+    pub body_clock: Option<BodyClock>,
     /// Registers an SSE response as an open stream; its route's `streams`
     /// policy may then end it at an event boundary (see `proxy::streams`).
     pub stream: Option<&'a mut StartStream<'a>>,
@@ -115,8 +119,8 @@ pub async fn serve_with(
                 }
                 return Err(pingora::Error::new_up(pingora::ErrorType::ReadTimedout));
             }
-            chunk = session.read_request_body(), if feed.is_some() => {
-                forward_chunk(&mut feed, chunk).await;
+            chunk = read_body(session, hooks.body_clock), if feed.is_some() => {
+                forward_chunk(&mut feed, deadline_or(chunk)?).await;
             }
         }
     };
@@ -213,8 +217,8 @@ pub async fn serve_with(
                 }
                 wake = stream.as_mut().and_then(|s| s.wakeup());
             }
-            chunk = session.read_request_body(), if feed.is_some() => {
-                forward_chunk(&mut feed, chunk).await;
+            chunk = read_body(session, hooks.body_clock), if feed.is_some() => {
+                forward_chunk(&mut feed, deadline_or(chunk)?).await;
             }
         }
     }
@@ -238,6 +242,28 @@ async fn relay(
         session.write_response_body(Some(b), false).await?;
     }
     Ok(ends)
+}
+
+/// The next request body chunk, under the body deadline when there is one.
+async fn read_body(
+    session: &mut Session,
+    clock: Option<BodyClock>,
+) -> pingora::Result<Option<Bytes>> {
+    match clock {
+        Some(clock) => body_deadline::read_chunk(session, clock).await,
+        None => session.read_request_body().await,
+    }
+}
+
+/// A chunk for the handler, or the body deadline's `408` for the client
+/// (the handler never sees a body that came too slowly).
+fn deadline_or(
+    chunk: pingora::Result<Option<Bytes>>,
+) -> pingora::Result<pingora::Result<Option<Bytes>>> {
+    match chunk {
+        Err(e) if body_deadline::is_deadline(&e) => Err(e),
+        other => Ok(other),
+    }
 }
 
 async fn forward_chunk(

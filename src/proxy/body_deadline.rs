@@ -38,6 +38,40 @@ pub fn deadline(start: Instant, grace: Duration, min_rate: u64, bytes: u64) -> I
     start + grace + earned
 }
 
+/// One request's body deadline, for the bodies cutover reads itself (a
+/// capped route's form, the fallback prefetch, an embedded handler's body):
+/// the same bound as a proxied body gets in `request_body_filter`.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyClock {
+    start: Instant,
+    grace: Duration,
+    min_rate: u64,
+}
+
+impl BodyClock {
+    pub fn new(live: &LiveSettings, start: Instant) -> BodyClock {
+        BodyClock {
+            start,
+            grace: live.client_body_deadline,
+            min_rate: live.client_body_min_rate,
+        }
+    }
+}
+
+/// The next body chunk, read under the whole-body deadline: `Err(408)` once
+/// it has passed before the body's end.
+pub async fn read_chunk(session: &mut Session, clock: BodyClock) -> Result<Option<bytes::Bytes>> {
+    let chunk = session.read_request_body().await?;
+    let end = chunk.is_none() || session.is_body_done();
+    rearm(session, clock, end, Instant::now())?;
+    Ok(chunk)
+}
+
+/// Whether `e` is [`read_chunk`]'s deadline (a `408` to answer as such).
+pub fn is_deadline(e: &Error) -> bool {
+    matches!(e.etype(), ErrorType::HTTPStatus(408))
+}
+
 /// Before anything reads the body: its first read may take at most the
 /// deadline (an upgrade keeps Pingora's timeout). Only body reads use this
 /// timeout (the wait for a keep-alive connection's next head has its own).
@@ -60,6 +94,10 @@ pub(super) fn check(
     end_of_stream: bool,
     now: Instant,
 ) -> Result<()> {
+    rearm(session, BodyClock::new(live, start), end_of_stream, now)
+}
+
+fn rearm(session: &mut Session, clock: BodyClock, end_of_stream: bool, now: Instant) -> Result<()> {
     if session.is_upgrade_req() {
         return Ok(());
     }
@@ -68,12 +106,7 @@ pub(super) fn check(
         return Ok(());
     }
     let bytes = session.body_bytes_read() as u64;
-    let due = deadline(
-        start,
-        live.client_body_deadline,
-        live.client_body_min_rate,
-        bytes,
-    );
+    let due = deadline(clock.start, clock.grace, clock.min_rate, bytes);
     match due
         .checked_duration_since(now)
         .filter(|left| !left.is_zero())

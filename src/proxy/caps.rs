@@ -166,6 +166,8 @@ pub struct Inputs<'a> {
     pub extra_headers: &'a [(&'static str, &'a str)],
     /// The same headers for a refusal (`x-cutover-backend: cutover`).
     pub local_headers: &'a [(&'static str, &'a str)],
+    /// The request body's deadline (a form is read here).
+    pub body_clock: super::body_deadline::BodyClock,
 }
 
 pub async fn admit(
@@ -182,11 +184,12 @@ pub async fn admit(
         client_ip,
         extra_headers,
         local_headers,
+        body_clock,
     } = input;
     // The form names the socket (the client key of last resort before the
     // IP) and the channel: read it when it is small enough to replay.
     let form = if session.req_header().method == http::Method::POST {
-        match read_form(session, cctx).await? {
+        match read_form(session, cctx, body_clock).await? {
             Some(form) => form,
             None => return too_large(session, route, local_headers).await,
         }
@@ -286,7 +289,11 @@ async fn backend_slot(
 /// The body, read whole (and kept to replay to the backend), as a form; or
 /// `None` when it is over [`MAX_FORM_BYTES`]: a capped route cannot check
 /// what it cannot replay, so the caller refuses it.
-async fn read_form(session: &mut Session, cctx: &mut CapCtx) -> pingora::Result<Option<AuthForm>> {
+async fn read_form(
+    session: &mut Session,
+    cctx: &mut CapCtx,
+    clock: super::body_deadline::BodyClock,
+) -> pingora::Result<Option<AuthForm>> {
     let declared = session
         .req_header()
         .headers
@@ -298,7 +305,7 @@ async fn read_form(session: &mut Session, cctx: &mut CapCtx) -> pingora::Result<
     }
     session.as_downstream_mut().enable_retry_buffering();
     let mut body = BytesMut::new();
-    while let Some(chunk) = session.read_request_body().await? {
+    while let Some(chunk) = super::body_deadline::read_chunk(session, clock).await? {
         body.extend_from_slice(&chunk);
         if body.len() > MAX_FORM_BYTES {
             return Ok(None);

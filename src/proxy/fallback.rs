@@ -202,6 +202,7 @@ pub async fn prefetch_for_embedded(
     cfg: &Config,
     route: &RouteId,
     session: &mut pingora::proxy::Session,
+    clock: super::body_deadline::BodyClock,
 ) -> pingora::Result<Option<bytes::Bytes>> {
     let head = session.req_header();
     let allowed = cfg
@@ -214,7 +215,7 @@ pub async fn prefetch_for_embedded(
     }
     session.as_downstream_mut().enable_retry_buffering();
     let mut body = bytes::BytesMut::new();
-    while let Some(chunk) = session.read_request_body().await? {
+    while let Some(chunk) = super::body_deadline::read_chunk(session, clock).await? {
         body.extend_from_slice(&chunk);
     }
     Ok(Some(body.freeze()))

@@ -102,6 +102,7 @@ pub(super) async fn cap(
         client_ip,
         extra_headers: &extra,
         local_headers: &local,
+        body_clock: body_deadline::BodyClock::new(&cfg.live, ctx.start),
     };
     let (status, by_side) =
         match caps::admit(&proxy.caps, &proxy.metrics, session, &mut ctx.cap, input).await? {

@@ -102,6 +102,22 @@ pub async fn write_failure(
     status
 }
 
+/// How long a failed request's unread body is still read (and dropped)
+/// before its connection closes: see [`linger`].
+pub const LINGER: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// After an error answer written before the request body was read to its
+/// end (a backend down during an upload): read and drop the rest of the
+/// body for up to [`LINGER`] before the connection closes. Closing a socket
+/// with unread bytes sends a TCP reset, which can destroy the answer in the
+/// client's buffers before it reads it: the client then sees "connection
+/// reset" instead of cutover's JSON 502/503/504 (nginx's `lingering_close`).
+/// Bounded in time; nothing is kept.
+pub async fn linger(session: &mut Session) {
+    let drain = session.as_downstream_mut().drain_request_body();
+    let _ = tokio::time::timeout(LINGER, drain).await;
+}
+
 /// Write a complete JSON response with extra headers.
 pub async fn write_json(
     session: &mut Session,

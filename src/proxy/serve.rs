@@ -11,7 +11,7 @@ use pingora::Result;
 use pingora::http::ResponseHeader;
 use pingora::proxy::Session;
 
-use super::{Ctx, Cutover, fallback, response_headers, shadow, streams};
+use super::{Ctx, Cutover, body_deadline, fallback, response_headers, shadow, streams};
 use crate::backend;
 use crate::config::RustBackend;
 use crate::flags::Side;
@@ -51,9 +51,10 @@ pub(super) async fn serve(
     let extra = response_headers(snap, route.id.as_str(), Side::Rust.as_str());
     let method = head.method.clone();
     let mut replayable = shadow::request_body_len(head) == Some(0);
+    let body_clock = body_deadline::BodyClock::new(&cfg.live, ctx.start);
     let mut prefetched = ctx.cap.body.take();
     if prefetched.is_none() {
-        prefetched = fallback::prefetch_for_embedded(cfg, &route.id, session).await?;
+        prefetched = fallback::prefetch_for_embedded(cfg, &route.id, session, body_clock).await?;
         replayable |= prefetched.is_some();
     }
     let mut decline = |early| {
@@ -84,6 +85,7 @@ pub(super) async fn serve(
         answer: ctx.cap.capture.as_mut(),
         timeout: Some(cfg.embedded_timeout),
         stream: Some(&mut start_stream),
+        body_clock: Some(body_clock),
     };
     let served =
         backend::embedded::serve_with(session, &proxy.rust, &target, ext, &extra, hooks).await?;

@@ -42,6 +42,31 @@ async fn dead_upstream_gives_json_502_naming_route_and_backend() {
     assert!(counted.is_some(), "{}", cutover.metrics().await);
 }
 
+/// An upload to a dead backend (on a claimed route and on an unclaimed
+/// path) gets cutover's JSON 502, not a connection reset: the unread rest of
+/// the body is read and dropped before the connection closes (closing with
+/// unread bytes resets it, and hyper then reports `BodyWrite` reset instead
+/// of the answer; without the lingering close the unclaimed round fails).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_upload_to_a_dead_backend_gets_the_502_not_a_reset() {
+    let rust = Upstream::start("rust").await;
+    let cfg = ConfigDir::new(&routes_toml(&closed_port_url(), &rust.url(), "", ROUTE));
+    let cutover = Cutover::start(&cfg);
+    let client = reqwest::Client::new();
+    for round in 0..4 {
+        let path = ["/api/chat/user-threads", "/uploads/unclaimed"][round % 2];
+        let r = client
+            .post(cutover.url(path))
+            .body(vec![b'x'; 32 << 20])
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("round {round}: no answer, {e:?}"));
+        assert_eq!(r.status(), 502, "round {round}");
+        let v: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(v["error"], "bad_gateway", "round {round}");
+    }
+}
+
 /// A failed request is one access line, Pingora's error detail folded in;
 /// its query is redacted like every access line's.
 #[tokio::test(flavor = "multi_thread")]

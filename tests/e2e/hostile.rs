@@ -59,6 +59,12 @@ schemes = ["session"]
 [[route]]
 id = "open"
 path = "/api/open/{id}"
+
+[[route]]
+id = "capped"
+path = "/api/capped"
+methods = ["POST"]
+cap = { per_client = "100/10s", burst = 100 }
 "#;
     let cfg = ConfigDir::new(&routes_toml(
         &format!("http://{next_addr}"),

@@ -69,6 +69,7 @@ pub async fn broken_edits(ctx: Arc<Ctx>, every: Duration) {
         let Some(before) = metric(stack, FAILURES).await else {
             continue;
         };
+        let written = ctx.rec.now();
         if n.is_multiple_of(2) {
             stack
                 .cfg
@@ -102,6 +103,8 @@ pub async fn broken_edits(ctx: Arc<Ctx>, every: Duration) {
         } else {
             std::fs::write(&routes_path, &good_routes).expect("restore routes.toml");
         }
+        let fixed = ctx.rec.now();
+        ctx.rec.edits.lock().expect("lock").push((written, fixed));
         ctx.rec.counts.lock().expect("lock").broken_edits += 1;
         n += 1;
     }

@@ -2,7 +2,8 @@
 //! killed and started again at the same address: a PostgreSQL cluster
 //! (`initdb` + `pg_ctl` from /usr/lib/postgresql/*/bin, run as the `postgres`
 //! user when the test runs as root), a `redis-server`, a Soketi and the legacy
-//! Next app (`next start`). Nothing here touches the machine's own services.
+//! Next app (as a custom server with a Socket.IO gateway). Nothing here
+//! touches the machine's own services.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -217,22 +218,30 @@ pub fn soketi() -> impl Fn(u16) -> Child + Send + Sync + 'static {
     }
 }
 
-/// `next start` on a fixed port (tests/support/legacy_next.rs picks port 0,
-/// which a restart could not keep).
-pub fn next(database_url: String, soketi_port: u16) -> impl Fn(u16) -> Child + Send + Sync {
+/// The Socket.IO handshake token of the custom server's `/chat` namespace.
+pub const SIO_TOKEN: &str = "soak-sio-handshake-token";
+
+/// The legacy Next app as a custom server on a fixed port
+/// (tests/socketio/next-server.cjs: Next's request handler, the Socket.IO
+/// gateway at /socket.io/ and an upload endpoint on one http server; it
+/// listens only once Next is ready). tests/support/legacy_next.rs runs
+/// `next start` on port 0, which a restart could not keep.
+pub fn next(
+    database_url: String,
+    soketi_port: u16,
+    media_root: PathBuf,
+) -> impl Fn(u16) -> Child + Send + Sync {
     use crate::harness::{APP_ID, APP_KEY, APP_SECRET};
     use crate::legacy_next::{IDENTITY_KEY, NEXTAUTH_SECRET};
+    let root = env!("CARGO_MANIFEST_DIR");
     move |port| {
         Command::new("node")
-            .args([
-                "node_modules/next/dist/bin/next",
-                "start",
-                "-H",
-                "127.0.0.1",
-            ])
-            .args(["-p", &port.to_string()])
-            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/legacy-next"))
+            .arg(format!("{root}/tests/socketio/next-server.cjs"))
+            .arg(port.to_string())
+            .current_dir(format!("{root}/tests/legacy-next"))
+            .env("NODE_ENV", "production")
             .env("NEXT_TELEMETRY_DISABLED", "1")
+            .env("SIO_TOKEN", SIO_TOKEN)
             .env("DATABASE_URL", &database_url)
             .env("PUSHER_APP_ID", APP_ID)
             .env("PUSHER_KEY", APP_KEY)
@@ -242,9 +251,10 @@ pub fn next(database_url: String, soketi_port: u16) -> impl Fn(u16) -> Child + S
             .env("NEXTAUTH_SECRET", NEXTAUTH_SECRET)
             .env("CUTOVER_IDENTITY_KEY", IDENTITY_KEY)
             .env("NEXTAUTH_URL", "http://127.0.0.1")
+            .env("WHATSAPP_MEDIA_ROOT", &media_root)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("node runs next start (tests/legacy-next)")
+            .expect("node runs tests/socketio/next-server.cjs (npm ci in tests/socketio)")
     }
 }

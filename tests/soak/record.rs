@@ -1,6 +1,7 @@
 //! What the soak remembers: every request's outcome (when, how long, which
 //! backend answered and so which components it needed), every fault window,
-//! every acknowledged send and every event a subscriber received.
+//! every acknowledged send and every event a subscriber received, every
+//! large transfer's bytes checked, and what the Socket.IO clients saw.
 
 use std::collections::BTreeSet;
 use std::sync::Mutex;
@@ -23,6 +24,10 @@ pub enum Kind {
     Auth,
     /// An SSE stream's opening (its answer, not its life).
     Stream,
+    /// A multi-MiB `POST` to the custom server's upload endpoint (pass-through).
+    Upload,
+    /// A multi-MiB WhatsApp media file (`GET /api/whatsapp/media/{id}`).
+    Download,
 }
 
 #[derive(Clone, Debug)]
@@ -58,7 +63,7 @@ impl Outcome {
     /// The components this request needed, from the side that answered.
     pub fn needs(&self) -> BTreeSet<Dep> {
         let mut deps: BTreeSet<Dep> = match (self.kind, self.backend.as_str()) {
-            (Kind::Page, _) => [Dep::Next].into(),
+            (Kind::Page | Kind::Upload, _) => [Dep::Next].into(),
             (_, "rust") => [Dep::Postgres].into(),
             (_, "next") => [Dep::Next, Dep::Postgres].into(),
             _ => [Dep::Next, Dep::Postgres].into(),
@@ -109,6 +114,12 @@ pub struct Record {
     pub sse: Mutex<Vec<Epoch>>,
     /// Problems seen while running (broken edit accepted, …).
     pub problems: Mutex<Vec<String>>,
+    /// When each broken edit was on disk (written .. fixed).
+    pub edits: Mutex<Vec<(Duration, Duration)>>,
+    /// Transfers whose bytes arrived whole but differ (length or SHA-256).
+    pub corrupt: Mutex<Vec<String>>,
+    /// What the Socket.IO clients reported (tests/soak/sockets.rs).
+    pub sio: Mutex<Vec<crate::sockets::SioEvent>>,
     pub counts: Mutex<Counts>,
 }
 
@@ -118,6 +129,8 @@ pub struct Counts {
     pub broken_edits: u64,
     pub sighups: u64,
     pub sse_connections: u64,
+    /// Bytes moved by complete, checked uploads and downloads.
+    pub transfer_bytes: u64,
     pub faults: Vec<String>,
 }
 
@@ -133,6 +146,9 @@ impl Record {
             epochs: Mutex::default(),
             sse: Mutex::default(),
             problems: Mutex::default(),
+            corrupt: Mutex::default(),
+            edits: Mutex::default(),
+            sio: Mutex::default(),
             counts: Mutex::default(),
         }
     }

@@ -38,7 +38,7 @@ fn ok(o: &Outcome) -> bool {
     match o.kind {
         Kind::Page => (200..400).contains(&o.status),
         Kind::Send => o.status == 201 || o.status == 200,
-        Kind::Read | Kind::Auth | Kind::Stream => o.status == 200,
+        Kind::Read | Kind::Auth | Kind::Stream | Kind::Upload | Kind::Download => o.status == 200,
     }
 }
 
@@ -54,6 +54,7 @@ fn describe(o: &Outcome) -> String {
     )
 }
 
+/// Classify every recorded request against the fault windows.
 pub fn judge_requests(rec: &Record) -> (Tally, BTreeMap<String, u64>) {
     let hang = Duration::from_millis(READ_TIMEOUT_MS + 2_000);
     let mut t = Tally::default();
@@ -160,8 +161,21 @@ pub fn judge_events(rec: &Record, epochs: &[Epoch], what: &str) -> (u64, Vec<Str
     (checked, bad)
 }
 
-pub fn judge_resources(base: &Sample, after: &Sample, samples: &[Sample]) -> Vec<String> {
+/// `peak_kib`: cutover's VmHWM at the end (the true peak, not a sample).
+pub fn judge_resources(
+    base: &Sample,
+    after: &Sample,
+    peak_kib: u64,
+    samples: &[Sample],
+) -> Vec<String> {
     let mut bad = Vec::new();
+    if peak_kib > base.rss_kib + RSS_MARGIN_KIB {
+        bad.push(format!(
+            "peak RSS {peak_kib} KiB (VmHWM), baseline {} KiB: more than {} MiB above",
+            base.rss_kib,
+            RSS_MARGIN_KIB / 1024
+        ));
+    }
     if after.rss_kib > base.rss_kib + RSS_MARGIN_KIB {
         bad.push(format!(
             "RSS {} KiB after, baseline {} KiB",
@@ -191,10 +205,16 @@ pub fn judge_resources(base: &Sample, after: &Sample, samples: &[Sample]) -> Vec
     bad
 }
 
-/// Panics, and ERROR lines outside every fault window (± 2 s).
-pub fn judge_log(rec: &Record, log: &str) -> (u64, Vec<String>) {
+/// The reload errors a broken edit causes (it is rejected, loudly).
+const REJECTED: [&str; 2] = ["config rejected", "flag file rejected"];
+
+/// Panics, and ERROR lines outside every fault window (± 2 s) — a broken
+/// edit's rejection only while that edit was on disk. Returns the ERROR
+/// lines per message too.
+pub fn judge_log(rec: &Record, log: &str) -> (BTreeMap<String, u64>, Vec<String>) {
     let windows = rec.windows.lock().expect("lock").clone();
-    let mut errors = 0;
+    let edits = rec.edits.lock().expect("lock").clone();
+    let mut errors = BTreeMap::new();
     let mut bad = Vec::new();
     for line in log.lines() {
         if line.contains("panicked") {
@@ -205,7 +225,8 @@ pub fn judge_log(rec: &Record, log: &str) -> (u64, Vec<String>) {
         if v["level"] != "ERROR" {
             continue;
         }
-        errors += 1;
+        let message = v["message"].as_str().unwrap_or("?");
+        *errors.entry(message.to_owned()).or_default() += 1;
         let at = v["timestamp"]
             .as_str()
             .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
@@ -215,10 +236,16 @@ pub fn judge_log(rec: &Record, log: &str) -> (u64, Vec<String>) {
                     .unwrap_or_default()
             });
         let slack = Duration::from_secs(2);
+        let rejected =
+            REJECTED.iter().any(|r| message.starts_with(r)) && v["target"] == "cutover::reload";
         let caused = at.is_some_and(|at| {
-            windows
+            let edit = edits
                 .iter()
-                .any(|w| w.start <= at + slack && at <= w.end + slack)
+                .any(|(from, to)| *from <= at + slack && at <= *to + slack);
+            (rejected && edit)
+                || windows
+                    .iter()
+                    .any(|w| w.start <= at + slack && at <= w.end + slack)
         });
         if !caused {
             bad.push(format!(

@@ -1,11 +1,16 @@
 //! The soak's whole deployment, every store private: a PostgreSQL cluster
 //! and a `redis-server` of its own (killed and restarted by the faults), a
-//! Soketi and `next start` on fixed ports, and the real `cutover` binary
-//! (rust handlers embedded, caps over the private Redis) in front, configured
-//! from the shipped routes.toml's `[auth]`, `[caps]` and `[[route]]` tables.
+//! Soketi and the legacy Next app (a custom server with the Socket.IO gateway,
+//! procs::next) on fixed ports, and the real `cutover` binary (rust handlers
+//! embedded, caps over the private Redis) in front, configured from the
+//! shipped routes.toml's `[auth]`, `[caps]` and `[[route]]` tables. A random
+//! WhatsApp media file (a message of tenant t1) is there for the downloads.
 
 use std::sync::Mutex;
 use std::time::Duration;
+
+use rand::RngCore;
+use sha2::{Digest, Sha256};
 
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
@@ -14,6 +19,10 @@ use crate::e2e::{ConfigDir, Cutover};
 use crate::harness::{APP_ID, APP_KEY, APP_SECRET, seed};
 use crate::legacy_next::{IDENTITY_KEY, NEXTAUTH_SECRET, ensure_built};
 use crate::procs::{PrivatePg, Restartable, next, redis, soketi};
+
+/// The seeded media message (tenant t1) and its file's size.
+pub const MEDIA_ID: &str = "soak-media";
+pub const MEDIA_BYTES: usize = 32 * 1024 * 1024;
 
 /// Bearer secret of the shipped `[[auth.chatbot]]` issuer.
 pub const CHATBOT_JWT_SECRET: &str = "soak-chatbot-jwt-secret-0123456789abcdef";
@@ -30,6 +39,7 @@ pub const FLIPPED: &[&str] = &[
     "user-threads",
     "realtime-auth",
     "user-thread-receipts",
+    "whatsapp-media",
 ];
 /// The route whose flag file the broken edits break (and fix).
 pub const BROKEN: &str = "user-thread-typing";
@@ -43,7 +53,38 @@ pub struct SoakStack {
     pub cfg: ConfigDir,
     pub pool: PgPool,
     pub pg: PrivatePg,
+    /// SHA-256 (hex) of the media file behind [`MEDIA_ID`].
+    pub media_sha256: String,
     _redis_dir: tempfile::TempDir,
+    _media_root: tempfile::TempDir,
+}
+
+/// A WhatsApp session of tenant t1 with one media message whose file is
+/// [`MEDIA_BYTES`] random bytes under `root`; the file's SHA-256.
+async fn seed_media(pool: &PgPool, root: &std::path::Path) -> String {
+    let mut bytes = vec![0u8; MEDIA_BYTES];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    std::fs::create_dir_all(root.join("soak")).expect("media dir");
+    std::fs::write(root.join("soak/media.bin"), &bytes).expect("write the media file");
+    sqlx::raw_sql(
+        r#"INSERT INTO whatsapp_sessions ("sessionId", "tenantId", "name", "status")
+           VALUES ('soak-wa', 't1', 'Soak', 'CONNECTED')"#,
+    )
+    .execute(pool)
+    .await
+    .expect("seed the WhatsApp session");
+    sqlx::query(
+        r#"INSERT INTO whatsapp_messages ("id", "sessionId", "messageId", "remoteJid", "messageType",
+             "status", "mediaUrl", "mediaMimeType", "mediaSize", "timestamp")
+           VALUES ($1, 'soak-wa', 'SOAK', '4915111111@s.whatsapp.net', 'VIDEO', 'DELIVERED',
+                   'soak/media.bin', 'video/mp4', $2, now())"#,
+    )
+    .bind(MEDIA_ID)
+    .bind(MEDIA_BYTES as i32)
+    .execute(pool)
+    .await
+    .expect("seed the media message");
+    hex::encode(Sha256::digest(&bytes))
 }
 
 fn routes_toml(next_port: u16, redis_port: u16) -> String {
@@ -88,6 +129,9 @@ impl SoakStack {
             .expect("connect to the soak database");
         cutover::store::migrate(&pool).await.expect("migrate");
         seed(&pool).await;
+        let media_root = tempfile::tempdir().expect("temp dir");
+        let media_sha256 = seed_media(&pool, media_root.path()).await;
+        let media = media_root.path().to_path_buf();
 
         let redis_dir = tempfile::tempdir().expect("temp dir");
         let (redis, soketi) = tokio::task::block_in_place(|| {
@@ -97,13 +141,14 @@ impl SoakStack {
             )
         });
         let next = tokio::task::block_in_place(|| {
-            Restartable::new("next start", next(url.clone(), soketi.port))
+            Restartable::new("next", next(url.clone(), soketi.port, media.clone()))
         });
         let cfg = ConfigDir::new(&routes_toml(next.port, redis.port));
         for id in FLIPPED.iter().chain([&BROKEN]) {
             cfg.write_flag(id, "backend = \"next\"\n");
         }
         let soketi_port = soketi.port.to_string();
+        let media = media.display().to_string();
         let env = [
             ("DATABASE_URL", url.as_str()),
             ("PUSHER_APP_ID", APP_ID),
@@ -114,6 +159,10 @@ impl SoakStack {
             ("NEXTAUTH_SECRET", NEXTAUTH_SECRET),
             ("CHATBOT_JWT_SECRET", CHATBOT_JWT_SECRET),
             ("CUTOVER_IDENTITY_KEY", IDENTITY_KEY),
+            ("WHATSAPP_MEDIA_ROOT", media.as_str()),
+            // JSON lines: the log judge (report::judge_log) and the upload
+            // statuses read fields from them.
+            ("CUTOVER_LOG_FORMAT", "json"),
         ];
         let cutover = tokio::task::block_in_place(|| Cutover::start_with_env(&cfg, &env));
         SoakStack {
@@ -124,7 +173,9 @@ impl SoakStack {
             cfg,
             pool,
             pg,
+            media_sha256,
             _redis_dir: redis_dir,
+            _media_root: media_root,
         }
     }
 

@@ -1,5 +1,5 @@
 //! The end of a soak: wait for the resources to settle, check the flags in
-//! force, judge everything (report.rs), print and write the figures
+//! force, judge everything (report.rs, sockets.rs), print and write the figures
 //! (SOAK_SUMMARY), then assert.
 
 use std::collections::HashMap;
@@ -87,11 +87,13 @@ pub async fn finish(
     sampler: tokio::task::JoinHandle<Vec<Sample>>,
     sample_stop: Arc<AtomicBool>,
     load_secs: Duration,
+    sio_clients: usize,
 ) {
     let flags = flags_in_force(stack).await;
     let after = settled(stack, rec, &base).await;
     sample_stop.store(true, Ordering::Relaxed);
     let samples = sampler.await.expect("sampler task");
+    let cutover_log = stack.cutover.log();
     let (tally, by_backend) = report::judge_requests(rec);
     let sends = report::judge_sends(rec, &stored(stack).await);
     let ws_epochs = rec.epochs.lock().expect("lock").clone();
@@ -99,8 +101,11 @@ pub async fn finish(
     let (events_checked, mut events) = report::judge_events(rec, &ws_epochs, "Soketi subscription");
     let (sse_checked, sse_bad) = report::judge_events(rec, &sse_epochs, "SSE subscription");
     events.extend(sse_bad);
-    let resources = report::judge_resources(&base, &after, &samples);
-    let (errors, log) = report::judge_log(rec, &stack.cutover.log());
+    let peak_hwm = stack.cutover.peak_rss_kib();
+    let resources = report::judge_resources(&base, &after, peak_hwm, &samples);
+    let (socketio, sockets) = crate::sockets::judge(rec, sio_clients);
+    let corrupt = rec.corrupt.lock().expect("lock").clone();
+    let (errors, log) = report::judge_log(rec, &cutover_log);
     let problems = rec.problems.lock().expect("lock").clone();
     let counts = rec.counts.lock().expect("lock").clone();
     let requests = rec.outcomes.lock().expect("lock").len();
@@ -131,6 +136,13 @@ pub async fn finish(
         "sse_subscriptions": sse_epochs.len(),
         "sse_connections": counts.sse_connections,
         "sse_events_checked": sse_checked,
+        "socketio": socketio,
+        "transfers": {
+            "uploads": by_backend.iter().filter(|(k, _)| k.starts_with("Upload/")).map(|(_, n)| n).sum::<u64>(),
+            "downloads": by_backend.iter().filter(|(k, _)| k.starts_with("Download/")).map(|(_, n)| n).sum::<u64>(),
+            "checked_mib": counts.transfer_bytes / (1024 * 1024),
+            "corrupt": corrupt.len(),
+        },
         "flips": counts.flips,
         "broken_edits": counts.broken_edits,
         "sighups": counts.sighups,
@@ -138,9 +150,10 @@ pub async fn finish(
         "windows": rec.windows.lock().expect("lock").iter()
             .map(|w| format!("{} {:.1}s..{:.1}s", w.what, w.start.as_secs_f64(), w.end.as_secs_f64()))
             .collect::<Vec<_>>(),
-        "log_error_lines": errors,
+        "log_error_lines": errors.values().sum::<u64>(),
+        "log_errors_by_message": errors,
         "generation": [samples.first().map(|s| s.generation), samples.last().map(|s| s.generation)],
-        "rss_mib": {"baseline": base.rss_kib / 1024, "peak": peak / 1024, "after": after.rss_kib / 1024,
+        "rss_mib": {"baseline": base.rss_kib / 1024, "peak_sampled": peak / 1024, "peak_vmhwm": peak_hwm / 1024, "after": after.rss_kib / 1024,
                     "curve_s_mib": rss_curve(&samples)},
         "fds": {"baseline": base.fds, "after": after.fds},
         "threads": {"baseline": base.threads, "after": after.threads},
@@ -154,6 +167,8 @@ pub async fn finish(
     for (what, list) in [
         ("failed requests", &tally.failed),
         ("sends", &sends),
+        ("transfers", &corrupt),
+        ("socket.io", &sockets),
         ("events", &events),
         ("resources", &resources),
         ("log", &log),
@@ -174,7 +189,11 @@ pub async fn finish(
         violations.join("\n")
     );
     assert!(
-        counts.faults.len() >= 5 && counts.flips > 0 && counts.broken_edits > 0 && sse_checked > 0,
+        counts.faults.len() >= 5
+            && counts.flips > 0
+            && counts.broken_edits > 0
+            && sse_checked > 0
+            && counts.transfer_bytes > 0,
         "{counts:?}, {sse_checked} SSE events checked"
     );
 }

@@ -120,6 +120,19 @@ async fn slow_bodies_are_cut_at_the_deadline() {
             "{case}: open for {open_for:?}"
         );
     }
+    // A body cutover reads itself (a capped route's form) has the same bound.
+    let form = "POST /api/capped HTTP/1.1\r\nHost: a\r\n\
+                Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n";
+    let mut sock = tokio::net::TcpStream::connect(stack.cutover.proxy)
+        .await
+        .unwrap();
+    let (response, open_for) = trickle_body(&mut sock, form, None).await;
+    assert_eq!(status_of(&response), Some(408), "form: {response:.300}");
+    assert!(
+        open_for < deadline + Duration::from_millis(1500),
+        "form: open for {open_for:?}"
+    );
+
     // One byte, then silence: the upstream's read times out (1 s) first.
     let mut sock = tokio::net::TcpStream::connect(stack.cutover.proxy)
         .await
@@ -136,6 +149,9 @@ async fn slow_bodies_are_cut_at_the_deadline() {
     let metrics = stack.cutover.metrics().await;
     let refused =
         "cutover_requests_total{backend=\"cutover\",route=\"open\",status_class=\"4xx\"} 3";
+    let form_refused =
+        "cutover_requests_total{backend=\"cutover\",route=\"capped\",status_class=\"4xx\"} 1";
+    assert!(metrics.contains(form_refused), "{metrics}");
     assert!(metrics.contains(refused), "{metrics}");
     assert!(
         !metrics.contains("cutover_upstream_errors_total{"),
