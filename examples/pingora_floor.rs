@@ -11,6 +11,7 @@
 use std::net::SocketAddr;
 
 use async_trait::async_trait;
+use pingora::modules::http::HttpModules;
 use pingora::prelude::*;
 use pingora::server::configuration::ServerConf;
 
@@ -23,6 +24,11 @@ impl ProxyHttp for Floor {
     type CTX = ();
 
     fn new_ctx(&self) {}
+
+    /// No modules: Pingora's default registers a disabled compression module
+    /// that still runs per request; cutover registers none, so neither does
+    /// the floor (the two stay comparable).
+    fn init_downstream_modules(&self, _modules: &mut HttpModules) {}
 
     async fn upstream_peer(&self, _session: &mut Session, _ctx: &mut ()) -> Result<Box<HttpPeer>> {
         Ok(Box::new(HttpPeer::new(self.upstream, false, String::new())))

@@ -85,6 +85,12 @@ impl ProxyHttp for Cutover {
 
     /// The request path: match, authenticate, decide, cap, serve (see
     /// `pipeline`). One snapshot load per request.
+    /// No downstream modules. Pingora's default registers a response
+    /// compression module at level 0 (off) that still builds a context for
+    /// every request and runs in every header and body filter; cutover never
+    /// compresses (the backends answer as they always did).
+    fn init_downstream_modules(&self, _modules: &mut pingora::modules::http::HttpModules) {}
+
     async fn request_filter(&self, session: &mut Session, ctx: &mut Ctx) -> Result<bool> {
         let snap = self.live.load();
         ctx.snap = Some(snap.clone());

@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use super::bearer::ChatbotVerifier;
-use super::cache::{self, TokenCache};
+use super::cache::{Source, TokenCache};
 use super::cookies::{self, Found};
 use super::jwks::JwksRefresher;
 use super::service::ServiceVerifier;
@@ -124,8 +124,8 @@ impl Authenticator {
             let names = &session.cookie_names;
             match cookies::find_session(&pairs, names, creds.https, self.max_bytes) {
                 Found::Token { cookie_name, token } => {
-                    let source = format!("cookie:{cookie_name}");
-                    let verified = self.cached(&source, &token, now_unix, || {
+                    let source = Source::Cookie(cookie_name);
+                    let verified = self.cached(source, &token, now_unix, || {
                         session.verify(&token, Some(cookie_name), now_unix)
                     });
                     return outcome(AuthScheme::Session, verified);
@@ -170,31 +170,33 @@ impl Authenticator {
         }
         let verified = match scheme {
             AuthScheme::Session => match &self.session {
-                Some(session) => {
-                    self.cached("bearer", token, now, || session.verify(token, None, now))
-                }
+                Some(session) => self.cached(Source::Bearer, token, now, || {
+                    session.verify(token, None, now)
+                }),
                 None => Err(RejectReason::UnknownKey),
             },
             _ if !self.chatbot.is_configured() => Err(RejectReason::UnknownKey),
-            _ => self.cached("bearer", token, now, || self.chatbot.verify(token, now)),
+            _ => self.cached(Source::Bearer, token, now, || {
+                self.chatbot.verify(token, now)
+            }),
         };
         outcome(scheme, verified)
     }
 
     fn cached(
         &self,
-        source: &str,
+        source: Source<'_>,
         token: &str,
         now: u64,
         verify: impl FnOnce() -> Verified,
     ) -> Verified {
         // A changed fetched key set starts a fresh cache (a removed kid stops working).
-        let key = cache::key(source, token, self.chatbot.key_generation());
+        let key = self.cache.key(source, token, self.chatbot.key_generation());
         if let Some(identity) = self.cache.get(&key, now) {
             return Ok(identity);
         }
         let identity = verify()?;
-        self.cache.insert(key, &identity, now);
+        self.cache.insert(&key, &identity, now);
         Ok(identity)
     }
 }

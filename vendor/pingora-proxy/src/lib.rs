@@ -45,6 +45,7 @@ use once_cell::sync::Lazy;
 use pingora_http::{RequestHeader, ResponseHeader};
 use std::fmt::Debug;
 use std::future::{poll_fn, Future};
+use std::pin::Pin;
 use std::str;
 use std::sync::{
     atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering},
@@ -1604,14 +1605,30 @@ impl SubrequestSpawner {
     }
 }
 
-#[async_trait]
-impl<SV, C> HttpServerApp for HttpProxy<SV, C>
+/// cutover patch: `Box::pin(make())` without first building the future on
+/// the stack. A future is as large as its largest state: for a request that is
+/// the whole proxy state machine (13 KiB in a release build of a filter-less
+/// proxy). `Box::pin(fut)` builds it in a stack temporary and copies all of it
+/// into the heap; allocating the box first lets the compiler write only the
+/// future's captured arguments into it. `HttpServerApp::process_new_http` is
+/// boxed this way once per request of every keep-alive connection.
+#[inline(always)]
+fn boxed_in_place<F: Future>(make: impl FnOnce() -> F) -> Pin<Box<F>> {
+    let mut slot = Box::<F>::new_uninit();
+    slot.write(make());
+    // SAFETY: `write` initialised the slot just above.
+    Box::into_pin(unsafe { slot.assume_init() })
+}
+
+impl<SV, C> HttpProxy<SV, C>
 where
     SV: ProxyHttp + Send + Sync + 'static,
     <SV as ProxyHttp>::CTX: Send + Sync,
     C: custom::Connector,
 {
-    async fn process_new_http(
+    /// The body of [`HttpServerApp::process_new_http`] (cutover patch: moved
+    /// here so the trait method can box it with [`boxed_in_place`]).
+    async fn serve_new_http(
         self: &Arc<Self>,
         mut session: HttpSession,
         shutdown: &ShutdownWatch,
@@ -1647,6 +1664,30 @@ where
         }
 
         self.process_request(session, ctx).await
+    }
+}
+
+#[async_trait]
+impl<SV, C> HttpServerApp for HttpProxy<SV, C>
+where
+    SV: ProxyHttp + Send + Sync + 'static,
+    <SV as ProxyHttp>::CTX: Send + Sync,
+    C: custom::Connector,
+{
+    // cutover patch: written out instead of `async fn` (whose `#[async_trait]`
+    // expansion is `Box::pin(async move { .. })`) to box the request's future
+    // in place; the signature is that expansion's.
+    fn process_new_http<'life0, 'life1, 'async_trait>(
+        self: &'life0 Arc<Self>,
+        session: HttpSession,
+        shutdown: &'life1 ShutdownWatch,
+    ) -> Pin<Box<dyn Future<Output = Option<ReusedHttpStream>> + Send + 'async_trait>>
+    where
+        'life0: 'async_trait,
+        'life1: 'async_trait,
+        Self: 'async_trait,
+    {
+        boxed_in_place(move || self.serve_new_http(session, shutdown))
     }
 
     async fn http_cleanup(&self) {
