@@ -33,7 +33,8 @@ worker_processes 1;
 worker_cpu_affinity $( [ "$2" = 0 ] && echo 01 || echo 10 );
 error_log $WORK/$1/logs/error.log;
 pid $WORK/$1/nginx.pid;
-events { worker_connections 4096; }
+worker_rlimit_nofile ${NGINX_CONNS:-4096};
+events { worker_connections ${NGINX_CONNS:-4096}; }
 http {
   access_log off;
   $3

@@ -6,6 +6,7 @@
 //   node clients.cjs <url> <n> [concurrency]
 'use strict';
 const http = require('node:http');
+const { readEvents } = require('./events.cjs');
 const readline = require('node:readline');
 const [url, nArg, concArg] = process.argv.slice(2);
 const n = Number(nArg || 1000);
@@ -20,24 +21,17 @@ function open(i) {
   return new Promise((resolve) => {
     const req = http.get(url, { agent, headers: { accept: 'text/event-stream' } }, (res) => {
       if (res.statusCode !== 200) { failed += 1; res.resume(); return resolve(); }
-      let buf = '';
-      let first = true;
-      res.setEncoding('utf8');
-      res.on('data', (chunk) => {
-        const now = process.hrtime.bigint();
-        if (first) { first = false; opened += 1; resolve(); }
-        buf += chunk;
-        let at;
-        while ((at = buf.indexOf('\n\n')) >= 0) {
-          const ev = buf.slice(0, at);
-          buf = buf.slice(at + 2);
+      readEvents(
+        res,
+        () => { opened += 1; resolve(); },
+        (ev, now) => {
           const m = /^data: (\d+)$/m.exec(ev);
           if (m) {
             round.push(Number(now - BigInt(m[1])) / 1e6);
             if (round.length === expect) report();
           }
-        }
-      });
+        },
+      );
       res.on('error', () => {});
     });
     req.on('error', () => { failed += 1; resolve(); });

@@ -14,6 +14,7 @@
 'use strict';
 const fs = require('node:fs');
 const http = require('node:http');
+const { readEvents } = require('./events.cjs');
 const [file, fromArg, countArg, out, concArg] = process.argv.slice(2);
 const urls = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean)
   .slice(Number(fromArg), Number(fromArg) + Number(countArg));
@@ -53,19 +54,11 @@ function open(url) {
       const by = res.headers['x-cutover-backend'] || 'none';
       backend[by] = (backend[by] || 0) + 1;
       const seen = new Set();
-      let buf = '';
-      let first = true;
-      res.setEncoding('utf8');
-      res.on('data', (chunk) => {
-        const now = process.hrtime.bigint();
-        if (first) { first = false; opened += 1; resolve(); }
-        buf += chunk;
-        let at;
-        while ((at = buf.indexOf('\n\n')) >= 0) {
-          onEvent(conv, seen, buf.slice(0, at), now);
-          buf = buf.slice(at + 2);
-        }
-      });
+      readEvents(
+        res,
+        () => { opened += 1; resolve(); },
+        (ev, now) => onEvent(conv, seen, ev, now),
+      );
       res.on('end', () => { ended += 1; });
       res.on('error', () => {});
     });

@@ -46,6 +46,18 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// Status, backend and `Retry-After` of the answer `res`.
+    pub fn answered(&mut self, res: &reqwest::Response) {
+        self.status = res.status().as_u16();
+        let h = res.headers();
+        self.backend = h
+            .get("x-cutover-backend")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("-")
+            .to_owned();
+        self.retry_after = h.contains_key("retry-after");
+    }
+
     /// A request of `kind` started at `start`, nothing heard yet.
     pub fn started(kind: Kind, start: Duration) -> Outcome {
         Outcome {

@@ -58,14 +58,7 @@ impl Ctx {
         let mut body = String::new();
         match req.send().await {
             Ok(res) => {
-                o.status = res.status().as_u16();
-                let h = res.headers();
-                o.backend = h
-                    .get("x-cutover-backend")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("-")
-                    .to_owned();
-                o.retry_after = h.contains_key("retry-after");
+                o.answered(&res);
                 match res.text().await {
                     Ok(t) => body = t,
                     Err(e) => {

@@ -26,18 +26,6 @@ fn upload_len(n: u64) -> usize {
     8 * MIB + (n as usize * 7 * MIB + n as usize * 4099) % (24 * MIB)
 }
 
-/// Status, backend, Retry-After and (non-2xx) the JSON error of `res`.
-fn answered(o: &mut Outcome, res: &reqwest::Response) {
-    o.status = res.status().as_u16();
-    let h = res.headers();
-    o.backend = h
-        .get("x-cutover-backend")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("-")
-        .to_owned();
-    o.retry_after = h.contains_key("retry-after");
-}
-
 /// An error answer's body into `o` (JSON `error`, detail).
 async fn error_body(o: &mut Outcome, res: reqwest::Response) {
     let body = res.text().await.unwrap_or_default();
@@ -81,7 +69,7 @@ async fn download(ctx: &Ctx, n: u64) {
     match req.send().await {
         Err(e) => o.detail = format!("{e:?}").chars().take(300).collect(),
         Ok(res) => {
-            answered(&mut o, &res);
+            o.answered(&res);
             if o.status == 200 {
                 let (mut len, mut hash) = (0usize, Sha256::new());
                 let mut body = res.bytes_stream();

@@ -12,12 +12,7 @@
 // SIO_PING_INTERVAL_MS / SIO_PING_TIMEOUT_MS (Engine.IO heartbeat, default
 // 25000 / 20000, socket.io's own defaults).
 //
-// Socket.IO namespace /chat, as tests/socketio/server.cjs:
-//   client -> server  "say" (text, ack)   acked with {echo, transport}
-//   client -> server  "ask" (text)        server emits "question" (text, ack)
-//                                         and reports the client's ack as
-//                                         "answer-received" {answer}
-// A bad token is refused in the handshake: connect_error "unauthorized".
+// Socket.IO namespace /chat: see chat.cjs (as tests/socketio/server.cjs).
 //
 // POST /uploads/<name>: the body is streamed through SHA-256 (never held) and
 // answered with {"bytes": n, "sha256": hex}.
@@ -26,6 +21,7 @@ const crypto = require('node:crypto');
 const http = require('node:http');
 const path = require('node:path');
 const { Server } = require('socket.io');
+const { attachChat } = require('./chat.cjs');
 
 const dir = path.resolve(__dirname, '../legacy-next');
 // Next from the app's own node_modules, by absolute path (no second install).
@@ -54,30 +50,6 @@ function upload(req, res) {
   req.on('error', () => res.destroy());
 }
 
-function attachChat(io) {
-  const chat = io.of('/chat');
-  chat.use((socket, next) => {
-    if (socket.handshake.auth && socket.handshake.auth.token === token) {
-      next();
-    } else {
-      const err = new Error('unauthorized');
-      err.data = { reason: 'bad_token' };
-      next(err);
-    }
-  });
-  chat.on('connection', (socket) => {
-    const transport = () => socket.conn.transport.name;
-    socket.on('say', (text, ack) => {
-      if (typeof ack === 'function') ack({ echo: text, transport: transport() });
-    });
-    socket.on('ask', (text) => {
-      socket.timeout(5000).emit('question', text, (err, answer) => {
-        socket.emit('answer-received', err ? { error: String(err) } : { answer });
-      });
-    });
-  });
-}
-
 async function main() {
   const app = next({ dev: false, dir, hostname: '127.0.0.1', port });
   const handle = app.getRequestHandler();
@@ -86,7 +58,7 @@ async function main() {
     if (req.method === 'POST' && req.url.startsWith('/uploads/')) return upload(req, res);
     handle(req, res);
   });
-  attachChat(new Server(server, { path: '/socket.io/', pingInterval, pingTimeout }));
+  attachChat(new Server(server, { path: '/socket.io/', pingInterval, pingTimeout }), token);
   server.listen(port, '127.0.0.1', () => {
     process.stdout.write(JSON.stringify({ port }) + '\n');
   });

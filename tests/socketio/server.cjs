@@ -5,15 +5,11 @@
 //
 // Env: SIO_TOKEN (the token the handshake `auth` must carry, required),
 // SIO_PING_INTERVAL_MS / SIO_PING_TIMEOUT_MS (Engine.IO heartbeat, default
-// 1000 / 2000). Namespace /chat:
-//   client -> server  "say" (text, ack)   acked with {echo, transport}
-//   client -> server  "ask" (text)        server emits "question" (text, ack)
-//                                         and reports the client's ack as
-//                                         "answer-received" {answer}
-// A bad token is refused in the handshake: connect_error "unauthorized".
+// 1000 / 2000). Namespace /chat: see chat.cjs.
 'use strict';
 const http = require('node:http');
 const { Server } = require('socket.io');
+const { attachChat } = require('./chat.cjs');
 
 const token = process.env.SIO_TOKEN;
 if (!token) {
@@ -29,27 +25,7 @@ const httpServer = http.createServer((req, res) => {
 });
 const io = new Server(httpServer, { path: '/socket.io/', pingInterval, pingTimeout });
 
-const chat = io.of('/chat');
-chat.use((socket, next) => {
-  if (socket.handshake.auth && socket.handshake.auth.token === token) {
-    next();
-  } else {
-    const err = new Error('unauthorized');
-    err.data = { reason: 'bad_token' };
-    next(err);
-  }
-});
-chat.on('connection', (socket) => {
-  const transport = () => socket.conn.transport.name;
-  socket.on('say', (text, ack) => {
-    if (typeof ack === 'function') ack({ echo: text, transport: transport() });
-  });
-  socket.on('ask', (text) => {
-    socket.timeout(5000).emit('question', text, (err, answer) => {
-      socket.emit('answer-received', err ? { error: String(err) } : { answer });
-    });
-  });
-});
+attachChat(io, token);
 
 httpServer.listen(0, '127.0.0.1', () => {
   process.stdout.write(JSON.stringify({ port: httpServer.address().port }) + '\n');
