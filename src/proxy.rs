@@ -126,7 +126,8 @@ impl ProxyHttp for Cutover {
             return Ok(());
         };
         let live = &snap.config.live;
-        body_deadline::check(session, live, ctx.start, end_of_stream, Instant::now())
+        let clock = body_deadline::BodyClock::new(live, ctx.start);
+        body_deadline::rearm(session, clock, end_of_stream, Instant::now())
     }
 
     async fn upstream_peer(&self, _session: &mut Session, ctx: &mut Ctx) -> Result<Box<HttpPeer>> {

@@ -21,8 +21,7 @@ const BODY_CHANNEL_DEPTH: usize = 8;
 pub type StartStream<'a> =
     dyn FnMut(&ResponseHeader) -> Option<Box<crate::proxy::streams::Open>> + Send + 'a;
 
-/// Optional extras of [`serve_with`].
-#[derive(Default)]
+/// The extras of [`serve_with`]: what the caller observes, decides or bounds.
 pub struct Hooks<'a> {
     /// Tee of the response as written (for the shadow comparison).
     pub capture: Option<&'a mut crate::proxy::capture::Capture>,
@@ -36,8 +35,8 @@ pub struct Hooks<'a> {
     pub answer: Option<&'a mut crate::proxy::caps::AnswerCapture>,
     /// Deadline for the handler's response head (a 504 after it).
     pub timeout: Option<std::time::Duration>,
-    /// The request body's deadline (`None`: Pingora's per-read timeout only).
-    pub body_clock: Option<BodyClock>,
+    /// The request body's deadline.
+    pub body_clock: BodyClock,
     /// Registers an SSE response as an open stream; its route's `streams`
     /// policy may then end it at an event boundary (see `proxy::streams`).
     pub stream: Option<&'a mut StartStream<'a>>,
@@ -119,7 +118,7 @@ pub async fn serve_with(
                 }
                 return Err(pingora::Error::new_up(pingora::ErrorType::ReadTimedout));
             }
-            chunk = read_body(session, hooks.body_clock), if feed.is_some() => {
+            chunk = body_deadline::read_chunk(session, hooks.body_clock), if feed.is_some() => {
                 forward_chunk(&mut feed, deadline_or(chunk)?).await;
             }
         }
@@ -217,7 +216,7 @@ pub async fn serve_with(
                 }
                 wake = stream.as_mut().and_then(|s| s.wakeup());
             }
-            chunk = read_body(session, hooks.body_clock), if feed.is_some() => {
+            chunk = body_deadline::read_chunk(session, hooks.body_clock), if feed.is_some() => {
                 forward_chunk(&mut feed, deadline_or(chunk)?).await;
             }
         }
@@ -242,17 +241,6 @@ async fn relay(
         session.write_response_body(Some(b), false).await?;
     }
     Ok(ends)
-}
-
-/// The next request body chunk, under the body deadline when there is one.
-async fn read_body(
-    session: &mut Session,
-    clock: Option<BodyClock>,
-) -> pingora::Result<Option<Bytes>> {
-    match clock {
-        Some(clock) => body_deadline::read_chunk(session, clock).await,
-        None => session.read_request_body().await,
-    }
 }
 
 /// A chunk for the handler, or the body deadline's `408` for the client

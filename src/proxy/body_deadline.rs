@@ -84,20 +84,15 @@ pub(super) fn arm(session: &mut Session, live: &LiveSettings) {
     session.set_read_timeout(Some(first_read));
 }
 
-/// After each body chunk (`request_body_filter`): `Err(408)` once the
-/// deadline has passed before the body's end, else the next read is armed
-/// with the time left.
-pub(super) fn check(
+/// After each body chunk (`request_body_filter`, [`read_chunk`]): `Err(408)`
+/// once the deadline has passed before the body's end, else the next read is
+/// armed with the time left.
+pub(super) fn rearm(
     session: &mut Session,
-    live: &LiveSettings,
-    start: Instant,
+    clock: BodyClock,
     end_of_stream: bool,
     now: Instant,
 ) -> Result<()> {
-    rearm(session, BodyClock::new(live, start), end_of_stream, now)
-}
-
-fn rearm(session: &mut Session, clock: BodyClock, end_of_stream: bool, now: Instant) -> Result<()> {
     if session.is_upgrade_req() {
         return Ok(());
     }

@@ -85,7 +85,7 @@ pub(super) async fn serve(
         answer: ctx.cap.capture.as_mut(),
         timeout: Some(cfg.embedded_timeout),
         stream: Some(&mut start_stream),
-        body_clock: Some(body_clock),
+        body_clock,
     };
     let served =
         backend::embedded::serve_with(session, &proxy.rust, &target, ext, &extra, hooks).await?;
