@@ -192,6 +192,25 @@ fn tokens() -> (String, String, String) {
     )
 }
 
+/// Both recording backends, the routes (the rust stream route flagged
+/// `rust`) and cutover with the chatbot secret, the identity key and
+/// `extra_env`.
+async fn stack(
+    extra_env: &[(&'static str, &'static str)],
+) -> (Recorder, Recorder, ConfigDir, Cutover) {
+    let next = Recorder::start().await;
+    let rust = Recorder::start().await;
+    let cfg = ConfigDir::new(&routes(&next.url(), &rust.url()));
+    cfg.write_flag("chatbot-stream-rust", "backend = \"rust\"\n");
+    let mut env = vec![
+        ("CHATBOT_JWT_SECRET", HS256),
+        ("CUTOVER_IDENTITY_KEY", IDENTITY_KEY),
+    ];
+    env.extend_from_slice(extra_env);
+    let cutover = Cutover::start_with_env(&cfg, &env);
+    (next, rust, cfg, cutover)
+}
+
 /// The token, and the parts of it that identify it (payload, signature).
 fn leaked_in(text: &str, token: &str) -> bool {
     text.contains(token) || token.split('.').skip(1).any(|part| text.contains(part))
@@ -199,16 +218,7 @@ fn leaked_in(text: &str, token: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn query_token_opens_the_stream_and_reaches_no_log_metric_or_backend() {
-    let next = Recorder::start().await;
-    let rust = Recorder::start().await;
-    let cfg = ConfigDir::new(&routes(&next.url(), &rust.url()));
-    cfg.write_flag("chatbot-stream-rust", "backend = \"rust\"\n");
-    let env = [
-        ("CHATBOT_JWT_SECRET", HS256),
-        ("CUTOVER_IDENTITY_KEY", IDENTITY_KEY),
-        ("CUTOVER_LOG_FORMAT", "json"),
-    ];
-    let cutover = Cutover::start_with_env(&cfg, &env);
+    let (next, rust, _cfg, cutover) = stack(&[("CUTOVER_LOG_FORMAT", "json")]).await;
     let (token, _, _) = tokens();
     let client = reqwest::Client::new();
 
@@ -314,15 +324,7 @@ async fn query_token_opens_the_stream_and_reaches_no_log_metric_or_backend() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_or_expired_query_token_is_a_json_401_before_any_backend() {
-    let next = Recorder::start().await;
-    let rust = Recorder::start().await;
-    let cfg = ConfigDir::new(&routes(&next.url(), &rust.url()));
-    cfg.write_flag("chatbot-stream-rust", "backend = \"rust\"\n");
-    let env = [
-        ("CHATBOT_JWT_SECRET", HS256),
-        ("CUTOVER_IDENTITY_KEY", IDENTITY_KEY),
-    ];
-    let cutover = Cutover::start_with_env(&cfg, &env);
+    let (next, rust, _cfg, cutover) = stack(&[]).await;
     let (_, bad, expired) = tokens();
     let client = reqwest::Client::new();
     for path in [
