@@ -293,9 +293,6 @@ impl ProxyHttp for Cutover {
             .map(|snap| response_headers(snap, route, side))
             .unwrap_or_default();
         let code = respond::write_failure(session, failure, route, side, &extra).await;
-        if code != 0 && !body_done && !matches!(failure, respond::Failure::Downstream { .. }) {
-            respond::linger(session).await;
-        }
         FailToProxy {
             error_code: code,
             can_reuse_downstream: false,

@@ -106,14 +106,18 @@ pub async fn write_failure(
 /// before its connection closes: see [`linger`].
 pub const LINGER: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// After an error answer written before the request body was read to its
-/// end (a backend down during an upload): read and drop the rest of the
-/// body for up to [`LINGER`] before the connection closes. Closing a socket
-/// with unread bytes sends a TCP reset, which can destroy the answer in the
-/// client's buffers before it reads it: the client then sees "connection
-/// reset" instead of cutover's JSON 502/503/504 (nginx's `lingering_close`).
-/// Bounded in time; nothing is kept.
-pub async fn linger(session: &mut Session) {
+/// After an answer written before the request body was read to its end (a
+/// backend down during an upload, a refused token on one): read and drop
+/// the rest of the body for up to [`LINGER`] before the connection closes.
+/// Closing a socket with unread bytes sends a TCP reset, which can destroy
+/// the answer in the client's buffers before it reads it: the client then
+/// sees "connection reset" instead of cutover's JSON answer (nginx's
+/// `lingering_close`). Not for a `408`: that client is the slow one. Bounded
+/// in time; nothing is kept.
+async fn linger(session: &mut Session, status: u16) {
+    if status == 408 || session.as_downstream_mut().is_body_done() {
+        return;
+    }
     let drain = session.as_downstream_mut().drain_request_body();
     let _ = tokio::time::timeout(LINGER, drain).await;
 }
@@ -134,7 +138,9 @@ pub async fn write_json(
     }
     session.set_keepalive(None);
     session.write_response_header(Box::new(h), false).await?;
-    session.write_response_body(Some(body), true).await
+    session.write_response_body(Some(body), true).await?;
+    linger(session, status).await;
+    Ok(())
 }
 
 /// `401` with `{"error":"unauthorized","reason":…}` and `WWW-Authenticate`.

@@ -420,3 +420,39 @@ async fn graceful_upgrade_hands_the_sockets_over_without_failing_a_request() {
             > 0.0
     );
 }
+
+/// An upload refused before its body is read (no session on an
+/// `auth = "required"` route) gets the JSON 401, not a reset.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_upload_refused_by_auth_gets_the_401_not_a_reset() {
+    let next = Upstream::start("next").await;
+    let rust = Upstream::start("rust").await;
+    let routes = "[auth]\nidentity_key_env = \"CUTOVER_IDENTITY_KEY\"\n\
+                  [auth.session]\nflavor = \"nextauth-v4\"\nsecret_envs = [\"NEXTAUTH_SECRET\"]\n\
+                  [[route]]\nid = \"secret\"\npath = \"/api/secret\"\nauth = \"required\"\n\
+                  schemes = [\"session\"]\n";
+    let cfg = ConfigDir::new(&routes_toml(&next.url(), &rust.url(), "", routes));
+    let env = [
+        (
+            "NEXTAUTH_SECRET",
+            "failures-nextauth-secret-0123456789abcdef",
+        ),
+        (
+            "CUTOVER_IDENTITY_KEY",
+            "failures-identity-key-0123456789abcdef012",
+        ),
+    ];
+    let cutover = Cutover::start_with_env(&cfg, &env);
+    let client = reqwest::Client::new();
+    for round in 0..4 {
+        let r = client
+            .post(cutover.url("/api/secret"))
+            .body(vec![b'x'; 32 << 20])
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("round {round}: no answer, {e:?}"));
+        assert_eq!(r.status(), 401, "round {round}");
+        let v: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(v["error"], "unauthorized", "round {round}");
+    }
+}
