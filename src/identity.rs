@@ -65,6 +65,6 @@ mod wire;
 pub use headers::{
     Audience, HEADER_AUTH, HEADER_IDENTITY_SIG, HEADER_ISSUER, HEADER_TENANT_ID, HEADER_USER_EMAIL,
     HEADER_USER_ID, IDENTITY_HEADERS, IdentityError, IdentityKey, MAX_SIGNATURE_AGE_SECS,
-    SignedRequest, identity_headers, verify_identity_headers,
+    SignedRequest, identity_headers, signed_identity, verify_identity_headers,
 };
 pub use middleware::{optional_identity, require_identity};

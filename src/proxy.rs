@@ -8,6 +8,7 @@
 //! JSON in `respond`; metrics and the access log are written once, in
 //! `logging` (`access_log`). Per-request state is [`Ctx`].
 
+mod access_line;
 mod access_log;
 mod authenticate;
 pub(crate) mod body_deadline;
@@ -41,7 +42,7 @@ use pingora::{Error, ErrorSource, ErrorType, Result};
 use authenticate::authenticate;
 pub use ctx::Ctx;
 use decide::decide;
-use response_headers::{own_headers, response_headers};
+use response_headers::{insert_response_headers, own_headers, response_headers};
 use serve::serve;
 
 use crate::backend;
@@ -174,9 +175,7 @@ impl ProxyHttp for Cutover {
             a.head(resp.status.as_u16(), &resp.headers);
         }
         if let Some(snap) = &ctx.snap {
-            for (name, value) in response_headers(snap, ctx.route_label(), ctx.side.as_str()) {
-                resp.insert_header(name, value)?;
-            }
+            insert_response_headers(resp, snap, ctx.route_label(), ctx.side.as_str())?;
         }
         if let Some(why) = ctx.fallback {
             resp.insert_header(crate::fallback::FALLBACK_HEADER, why)?;

@@ -319,3 +319,23 @@ async fn middleware_refuses_headers_signed_for_another_request() {
         );
     }
 }
+
+/// The exact headers, against an HMAC computed outside this crate (Python's
+/// `hmac` over the documented message): signing from the keyed state kept in
+/// the key gives what a fresh key schedule gives, every time it is used.
+#[test]
+fn signature_matches_an_independently_computed_vector() {
+    let sig = "t=1700000000,v2=89271ebb175b6c57ad2220da7e3faa07d8f3d6647dbe0cf0bd040e3bbd8149e9";
+    let want = vec![
+        (HEADER_USER_ID, "visitor%207".to_string()),
+        (HEADER_USER_EMAIL, "zo%C3%AB@example.com".to_string()),
+        (HEADER_TENANT_ID, "t-1".to_string()),
+        (HEADER_ISSUER, "widget".to_string()),
+        (HEADER_AUTH, "chatbot".to_string()),
+        (HEADER_IDENTITY_SIG, sig.to_string()),
+    ];
+    let k = key();
+    for _ in 0..2 {
+        assert_eq!(identity_headers(&identity(), &k, &REQ, 1_700_000_000), want);
+    }
+}

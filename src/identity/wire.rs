@@ -15,17 +15,27 @@
 //!
 //! Pure functions; uses `url`.
 
+use std::borrow::Cow;
+
 /// Percent-encodes every byte outside visible ASCII, and `%` (upper-case hex).
-pub(super) fn encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
+/// Borrowed when there is nothing to escape (the usual user id or email).
+pub(super) fn encode(value: &str) -> Cow<'_, str> {
+    let plain = |b: u8| (0x21..=0x7e).contains(&b) && b != b'%';
+    if value.bytes().all(plain) {
+        return Cow::Borrowed(value);
+    }
+    let mut out = String::with_capacity(value.len() + 8);
     for b in value.bytes() {
-        if (0x21..=0x7e).contains(&b) && b != b'%' {
+        if plain(b) {
             out.push(b as char);
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            const HEX: &[u8; 16] = b"0123456789ABCDEF";
+            out.push('%');
+            out.push(HEX[usize::from(b >> 4)] as char);
+            out.push(HEX[usize::from(b & 0xf)] as char);
         }
     }
-    out
+    Cow::Owned(out)
 }
 
 fn upper_hex(b: u8) -> Option<u8> {
@@ -83,11 +93,11 @@ pub(super) fn parse_sig(value: &str) -> Option<(u64, Vec<u8>)> {
 /// query as `new URLSearchParams(search).toString()` writes it (pairs
 /// decoded, then form-encoded; no `?` when it is empty). A target that is
 /// not origin-form (`*`) is signed as it is.
-pub fn canonical_target(target: &str) -> String {
+pub fn canonical_target(target: &str) -> Cow<'_, str> {
     if !target.starts_with('/') || already_canonical(target) {
-        return target.to_string();
+        return Cow::Borrowed(target);
     }
-    url_round_trip(target).unwrap_or_else(|| target.to_string())
+    url_round_trip(target).map_or(Cow::Borrowed(target), Cow::Owned)
 }
 
 /// `target` through the URL parser and `URLSearchParams`, as Next reads it.

@@ -1,6 +1,7 @@
 //! After each request, once (from `logging`): settle the cap permit, feed
 //! passive health, record the request's metrics, hand off to `finish`, and
-//! write the one access-log line (never a token: the path is redacted).
+//! write the one access-log line (never a token: the path is redacted;
+//! `access_line` writes it).
 //! May use `metrics`, `health` and the proxy's shared state and context.
 
 use std::time::Instant;
@@ -8,7 +9,7 @@ use std::time::Instant;
 use pingora::Error;
 use pingora::proxy::Session;
 
-use super::{Ctx, Cutover, caps, finish, headers, unix_now};
+use super::{Ctx, Cutover, access_line, caps, finish, headers, unix_now};
 use crate::config::RustBackend;
 use crate::flags::Side;
 
@@ -35,25 +36,23 @@ pub(super) fn record(proxy: &Cutover, session: &Session, e: Option<&Error>, ctx:
     }
     finish::after_response(proxy, session, ctx, status, elapsed, pending_shadow);
     let head = session.req_header();
-    tracing::info!(
-        target: "cutover::access",
+    let path = headers::loggable_path(head);
+    let line = access_line::Line {
         route,
         backend,
-        decision = ctx.tester.decision_label(),
-        method = %head.method,
-        path = %headers::loggable_path(head),
+        decision: ctx.tester.decision_label(),
+        method: head.method.as_str(),
+        path: &path,
         status,
-        // Microsecond resolution: `0.098`, not `0.09797399999999999`.
-        duration_ms = elapsed.as_micros() as f64 / 1000.0,
-        bytes_in = session.body_bytes_read(),
-        bytes_out = session.body_bytes_sent(),
-        error = e.map(|e| e.etype().as_str()),
-        error_source = e.map(|e| e.esource().as_str()),
-        error_detail = e.map(|e| e.to_string()),
-        fallback = ctx.fallback,
-        // Set when this request changed the side's health (e.g. `next down`).
-        backend_health = health_change.as_deref(),
-    );
+        micros: u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+        bytes_in: session.body_bytes_read(),
+        bytes_out: session.body_bytes_sent(),
+        fallback: ctx.fallback,
+    };
+    let plain = e.is_none() && health_change.is_none();
+    if !(plain && access_line::write(&line)) {
+        access_line::trace(&line, e, health_change.as_deref());
+    }
 }
 
 /// Passive health evidence: an upstream error, or a response that came

@@ -3,8 +3,10 @@
 //! (a client's own believed only from `[server] trusted_proxies`), and the
 //! client IP and scheme derived the same way.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
+use http::{HeaderName, HeaderValue};
 use pingora::Result;
 use pingora::http::RequestHeader;
 use pingora::proxy::Session;
@@ -12,8 +14,19 @@ use pingora::proxy::Session;
 use crate::config::TrustedProxies;
 
 /// Hop-by-hop headers (RFC 9110 §7.6.1) other than the upgrade pair, which
-/// Pingora needs to pass a WebSocket through.
-const HOP_BY_HOP: [&str; 4] = ["keep-alive", "proxy-connection", "te", "trailer"];
+/// Pingora needs to pass a WebSocket through. Built once: removing by a
+/// `HeaderName` hashes it directly instead of parsing a string per request.
+static HOP_BY_HOP: [HeaderName; 4] = [
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    http::header::TE,
+    http::header::TRAILER,
+];
+// Looked up by `HeaderName` (hashed as is, not parsed from a string);
+// Pingora's `insert_header` gets `as_str()`, a `&'static str` it borrows.
+static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+static X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 
 /// The TCP peer's IP, if it came over TCP.
 fn peer_ip(session: &Session) -> Option<IpAddr> {
@@ -30,7 +43,7 @@ pub fn client_ip(session: &Session, trusted: &TrustedProxies) -> Option<IpAddr> 
     let xff = session
         .req_header()
         .headers
-        .get_all("x-forwarded-for")
+        .get_all(&X_FORWARDED_FOR)
         .iter()
         .filter_map(|v| v.to_str().ok());
     Some(trusted.client_ip(peer, xff))
@@ -47,7 +60,7 @@ pub fn scheme(session: &Session, trusted: &TrustedProxies) -> &'static str {
     let claimed = session
         .req_header()
         .headers
-        .get("x-forwarded-proto")
+        .get(&X_FORWARDED_PROTO)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(',').next())
         .map(str::trim);
@@ -85,7 +98,10 @@ pub fn clean_request(req: &mut RequestHeader) {
         .map(|t| t.trim().to_ascii_lowercase())
         .filter(|t| !t.is_empty() && t != "upgrade" && t != "keep-alive" && t != "close")
         .collect();
-    for name in named.iter().map(String::as_str).chain(HOP_BY_HOP) {
+    for name in &named {
+        req.remove_header(name.as_str());
+    }
+    for name in &HOP_BY_HOP {
         req.remove_header(name);
     }
     let ours: Vec<http::HeaderName> = req
@@ -108,13 +124,13 @@ pub fn add_forwarded(
 ) -> Result<()> {
     let (xff, proto, host) = forwarded(session, &req.headers, trusted);
     if let Some(xff) = xff {
-        req.insert_header("x-forwarded-for", xff)?;
+        req.insert_header(X_FORWARDED_FOR.as_str(), xff)?;
     }
-    req.insert_header("x-forwarded-proto", proto)?;
+    req.insert_header(X_FORWARDED_PROTO.as_str(), HeaderValue::from_static(proto))?;
     match host {
-        Some(host) => req.insert_header("x-forwarded-host", host)?,
+        Some(host) => req.insert_header(X_FORWARDED_HOST.as_str(), host)?,
         None => {
-            req.remove_header("x-forwarded-host");
+            req.remove_header(&X_FORWARDED_HOST);
         }
     }
     Ok(())
@@ -124,13 +140,13 @@ pub fn add_forwarded(
 /// client's request, as for the primary).
 pub fn set_forwarded(session: &Session, headers: &mut http::HeaderMap, trusted: &TrustedProxies) {
     let (xff, proto, host) = forwarded(session, &session.req_header().headers, trusted);
-    if let Some(v) = xff.and_then(|x| http::HeaderValue::from_str(&x).ok()) {
-        headers.insert("x-forwarded-for", v);
+    if let Some(v) = xff {
+        headers.insert(&X_FORWARDED_FOR, v);
     }
-    headers.insert("x-forwarded-proto", http::HeaderValue::from_static(proto));
+    headers.insert(&X_FORWARDED_PROTO, HeaderValue::from_static(proto));
     match host {
-        Some(host) => headers.insert("x-forwarded-host", host),
-        None => headers.remove("x-forwarded-host"),
+        Some(host) => headers.insert(&X_FORWARDED_HOST, host),
+        None => headers.remove(&X_FORWARDED_HOST),
     };
 }
 
@@ -142,27 +158,83 @@ fn forwarded(
     session: &Session,
     headers: &http::HeaderMap,
     trusted: &TrustedProxies,
-) -> (Option<String>, &'static str, Option<http::HeaderValue>) {
-    let xff = peer_ip(session).map(|ip| {
-        match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
-            Some(prev) => format!("{prev}, {ip}"),
-            None => ip.to_string(),
-        }
+) -> (Option<HeaderValue>, &'static str, Option<HeaderValue>) {
+    let xff = peer_ip(session).and_then(|ip| {
+        let prev = headers.get(&X_FORWARDED_FOR).map(HeaderValue::as_bytes);
+        forwarded_for(prev, ip)
     });
     let host = headers
-        .get("x-forwarded-host")
+        .get(&X_FORWARDED_HOST)
         .filter(|_| from_trusted(session, trusted))
         .or_else(|| headers.get(http::header::HOST))
         .cloned();
     (xff, scheme(session, trusted), host)
 }
 
+/// `<prev>, <ip>` (or `<ip>`), written without a formatter. `None` only if
+/// the client's `prev` could not be a header value (it came as one).
+fn forwarded_for(prev: Option<&[u8]>, ip: IpAddr) -> Option<HeaderValue> {
+    let mut text = IpText::new();
+    let ip = text.write(ip);
+    let Some(prev) = prev else {
+        return HeaderValue::from_bytes(ip).ok();
+    };
+    let mut v = Vec::with_capacity(prev.len() + 2 + ip.len());
+    v.extend_from_slice(prev);
+    v.extend_from_slice(b", ");
+    v.extend_from_slice(ip);
+    HeaderValue::from_maybe_shared(bytes::Bytes::from(v)).ok()
+}
+
+/// An IP address as text in a stack buffer (the longest IPv6 text is 45
+/// bytes). IPv4, the usual peer, is written by hand; IPv6 by `Display`.
+struct IpText {
+    buf: [u8; 48],
+}
+
+impl IpText {
+    fn new() -> IpText {
+        IpText { buf: [0; 48] }
+    }
+
+    fn write(&mut self, ip: IpAddr) -> &[u8] {
+        let mut n = 0;
+        match ip {
+            IpAddr::V4(v4) => {
+                for (i, octet) in v4.octets().into_iter().enumerate() {
+                    if i > 0 {
+                        self.buf[n] = b'.';
+                        n += 1;
+                    }
+                    if octet >= 100 {
+                        self.buf[n] = b'0' + octet / 100;
+                        n += 1;
+                    }
+                    if octet >= 10 {
+                        self.buf[n] = b'0' + octet / 10 % 10;
+                        n += 1;
+                    }
+                    self.buf[n] = b'0' + octet % 10;
+                    n += 1;
+                }
+            }
+            IpAddr::V6(v6) => {
+                let mut cursor = std::io::Cursor::new(&mut self.buf[..]);
+                // 48 bytes hold any IPv6 text; a failed write leaves it short.
+                let _ = std::io::Write::write_fmt(&mut cursor, format_args!("{v6}"));
+                n = cursor.position() as usize;
+            }
+        }
+        &self.buf[..n]
+    }
+}
+
 /// The path for logs: the query string's `token` (and similar) values removed,
 /// names compared percent-decoded (`%74oken=` is `token=`).
-pub fn loggable_path(head: &RequestHeader) -> String {
+pub fn loggable_path(head: &RequestHeader) -> Cow<'_, str> {
     let path = head.uri.path();
     let Some(q) = head.uri.query() else {
-        return path.to_string();
+        return Cow::Borrowed(path);
     };
     let redacted: Vec<String> = q
         .split('&')
@@ -188,5 +260,44 @@ pub fn loggable_path(head: &RequestHeader) -> String {
             }
         })
         .collect();
-    format!("{path}?{}", redacted.join("&"))
+    Cow::Owned(format!("{path}?{}", redacted.join("&")))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::IpAddr;
+
+    use super::forwarded_for;
+
+    fn xff(prev: Option<&str>, ip: &str) -> String {
+        let ip: IpAddr = ip.parse().expect("an IP");
+        let v = forwarded_for(prev.map(str::as_bytes), ip).expect("a header value");
+        v.to_str().expect("ASCII").to_string()
+    }
+
+    #[test]
+    fn forwarded_for_writes_the_peer_as_display_does() {
+        for ip in [
+            "0.0.0.0",
+            "127.0.0.1",
+            "10.0.100.7",
+            "9.99.199.255",
+            "255.255.255.255",
+            "::1",
+            "2001:db8::8a2e:370:7334",
+            "::ffff:192.0.2.1",
+            "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+        ] {
+            let parsed: IpAddr = ip.parse().unwrap();
+            assert_eq!(xff(None, ip), parsed.to_string(), "{ip}");
+        }
+    }
+
+    #[test]
+    fn forwarded_for_appends_the_peer_to_the_clients_list() {
+        assert_eq!(
+            xff(Some("203.0.113.9, 198.51.100.1"), "10.1.2.3"),
+            "203.0.113.9, 198.51.100.1, 10.1.2.3"
+        );
+    }
 }

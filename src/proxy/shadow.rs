@@ -19,7 +19,7 @@ use tokio::sync::Semaphore;
 use super::capture::Capture;
 use crate::config::RustBackend;
 use crate::flags::Side;
-use crate::identity::{Audience, Identity, SignedRequest, identity_headers};
+use crate::identity::{Audience, Identity, SignedRequest, signed_identity};
 use crate::metrics::Metrics;
 use crate::reload::Snapshot;
 use crate::route::{Route, RouteId};
@@ -175,10 +175,8 @@ impl ShadowState {
                     method: head.method.as_str(),
                     target,
                 };
-                for (name, value) in identity_headers(id, key, &signed, super::unix_now()) {
-                    if let Ok(v) = http::HeaderValue::from_str(&value) {
-                        headers.insert(name, v);
-                    }
+                for (name, value) in signed_identity(id, key, &signed, super::unix_now()) {
+                    headers.insert(name, value);
                 }
             }
             CopyRequest {

@@ -10,7 +10,7 @@ use pingora::{Error, ErrorType, Result};
 
 use super::{Ctx, headers, unix_now};
 use crate::flags::Side;
-use crate::identity::{Audience, SignedRequest, identity_headers};
+use crate::identity::{Audience, SignedRequest, signed_identity};
 
 pub(super) fn prepare(session: &Session, upstream: &mut RequestHeader, ctx: &Ctx) -> Result<()> {
     let rewrite = match ctx.side {
@@ -44,7 +44,7 @@ pub(super) fn prepare(session: &Session, upstream: &mut RequestHeader, ctx: &Ctx
             method: upstream.method.as_str(),
             target,
         };
-        for (name, value) in identity_headers(id, key, &signed, unix_now()) {
+        for (name, value) in signed_identity(id, key, &signed, unix_now()) {
             upstream.insert_header(name, value)?;
         }
     }
