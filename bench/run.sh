@@ -13,6 +13,14 @@
 # cutover runs as shipped: access log on at info (to a file). Needs nginx
 # (apt-get install nginx-light), wrk, node (mints the cookie), 2 cores.
 # For load-independent numbers use bench/callgrind.sh.
+#
+# Then latency below saturation (goal 4): every target again at fixed rates
+# (examples/load.rs rate=R,SECS, wrk2-style: latency from each request's
+# scheduled time), interleaved over the same rounds. Two rates: RATE_PCT
+# (default 70) % of nginx's max req/s from the first phase (the issue's
+# example), and the same share of cutover-auth's max (below every proxy's
+# saturation). "added p99" is a target's p99 minus the direct p99 at that
+# rate; goal 4 is cutover's added p99 <= nginx's.
 source "$(dirname "$0")/setup.sh"
 ROUNDS=${1:-3}; SECS=${2:-10}; CONNS=${3:-50}
 start_floor
@@ -44,6 +52,29 @@ for r in $(seq "$ROUNDS"); do
   run cutover "$CUT_PID" "http://127.0.0.1:$CUT/plain"
   run cutover-auth "$CUT_PID" "http://127.0.0.1:$CUT/authed" "$COOKIE"
 done
+# Phase 2: fixed rates (goal 4).
+RATE_PCT=${RATE_PCT:-70}
+max_rps() { awk -v t="$1" '$1==t {s+=$2; n++} END {printf "%d", s/n}' "$WORK/results"; }
+RATE_NGINX=$(( $(max_rps nginx) * RATE_PCT / 100 ))
+RATE_AUTH=$(( $(max_rps cutover-auth) * RATE_PCT / 100 ))
+at_rate() { # name rate url [header]
+  local out
+  out=$(taskset -c $LOAD_CORE target/release/examples/load "$3" "$CONNS" "rate=$2,$SECS" ${4:+"$4"})
+  local errs; errs=$(sed -n 's/.*errors=\([0-9]*\).*/\1/p' <<<"$out")
+  [ "$errs" = 0 ] || echo "warning: $1 at $2/s: $errs errors" >&2
+  echo "$1 $2 $(sed -n 's/.*p50_ms=\([0-9.]*\) p99_ms=\([0-9.]*\).*/\1 \2/p' <<<"$out")" >> "$WORK/rates"
+}
+for r in $(seq "$ROUNDS"); do
+  for rate in "$RATE_NGINX" "$RATE_AUTH"; do
+    echo "fixed rate $rate/s, round $r/$ROUNDS" >&2
+    at_rate direct "$rate" "http://127.0.0.1:$ORIGIN/plain"
+    at_rate nginx "$rate" "http://127.0.0.1:$NGINX/plain"
+    at_rate floor "$rate" "http://127.0.0.1:$FLOOR/plain"
+    at_rate cutover "$rate" "http://127.0.0.1:$CUT/plain"
+    at_rate cutover-auth "$rate" "http://127.0.0.1:$CUT/authed" "$COOKIE"
+  done
+done
+
 lines=$(grep -c 'cutover::access' "$WORK/cut.err" || true)
 echo "cutover access log: $lines lines written (log on at info)"
 echo
@@ -62,3 +93,18 @@ awk -v rounds="$ROUNDS" -v secs="$SECS" -v conns="$CONNS" '
     printf "goal 3  auth / pass-through CPU    %.2f (<= 1.1)\n", m["cutover-auth"]/m["cutover"]
     printf "        cutover / nginx req/s      %.2f\n", (rps["cutover"]/n["cutover"])/(rps["nginx"]/n["nginx"])
   }' "$WORK/results"
+
+echo
+awk -v pct="$RATE_PCT" -v secs="$SECS" '
+  { k=$1 SUBSEP $2; n[k]++; p50[k]+=$3; p99[k]+=$4
+    if (!($1 in seen)) { seen[$1]=1; order[++t]=$1 } if (!($2 in rs)) { rs[$2]=1; rates[++m]=$2 } }
+  END {
+    for (j=1; j<=m; j++) { r=rates[j]
+      printf "fixed rate %d req/s (%s%% of %s max), %ds per run (means over rounds)\n", r, pct, (j==1) ? "nginx" : "cutover-auth", secs
+      printf "%-14s %9s %9s %14s\n", "target", "p50 ms", "p99 ms", "added p99 ms"
+      d=p99["direct" SUBSEP r]/n["direct" SUBSEP r]
+      for (i=1; i<=t; i++) { k=order[i] SUBSEP r; q=p99[k]/n[k]; add[order[i]]=q-d
+        printf "%-14s %9.3f %9.3f %14s\n", order[i], p50[k]/n[k], q, (order[i]=="direct") ? "-" : sprintf("%.3f", q-d) }
+      printf "goal 4  cutover added p99 %.3f ms vs nginx %.3f ms (%s)\n\n", add["cutover"], add["nginx"], (add["cutover"] <= add["nginx"]) ? "met" : "not met"
+    }
+  }' "$WORK/rates"

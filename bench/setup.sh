@@ -37,6 +37,7 @@ worker_rlimit_nofile ${NGINX_CONNS:-4096};
 events { worker_connections ${NGINX_CONNS:-4096}; }
 http {
   access_log off;
+  keepalive_requests 1000000;  # the load generators count a server-side close as an error
   $3
 }
 NGX

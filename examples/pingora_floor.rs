@@ -15,6 +15,12 @@ use pingora::modules::http::HttpModules;
 use pingora::prelude::*;
 use pingora::server::configuration::ServerConf;
 
+// The same allocator as cutover when it is built with the `mimalloc`
+// feature (cutover sets it in its library; this example does not link it).
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 struct Floor {
     upstream: SocketAddr,
 }

@@ -1,10 +1,13 @@
 //! Bytes of the future Pingora allocates for every request on a keep-alive
 //! connection: `HttpServerApp::process_new_http` is an `#[async_trait]`
-//! method, so each request boxes a fresh future of this size (the whole
-//! per-request state machine, inner `async fn`s included). Unpatched, the
-//! future was built on the stack and this many bytes `memcpy`'d into the box;
-//! vendored patch 6 writes it in place. Measured on the filter-less proxy of
-//! `pingora_floor`; the number says how much a per-request copy would cost.
+//! method, so each request boxes a fresh future. Unpatched, that future was
+//! the whole per-request state machine (13 KiB), built on the stack and
+//! `memcpy`'d into its box (vendored pingora-proxy patch 6 writes it in
+//! place), and a keep-alive connection held it while waiting for its next
+//! request. Since patch 7 it only reads the request head; the state machine
+//! is boxed once a head arrives. So the number printed is what an idle
+//! keep-alive connection holds for it. Measured on the filter-less proxy of
+//! `pingora_floor`.
 //!
 //! Run: `cargo run --release --example request_future_size` (sizes differ
 //! between debug and release builds; compare release with release).

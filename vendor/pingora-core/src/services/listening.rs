@@ -231,7 +231,13 @@ impl<A: ServerApp + Send + Sync + 'static> Service<A> {
                     let shutdown = shutdown.clone();
                     current_handle().spawn(async move {
                         let peer_addr = io.peer_addr();
-                        match timeout(Duration::from_secs(60), io.handshake()).await {
+                        // cutover patch: the handshake's future (a TLS acceptor's state) is
+                        // boxed. A task is as large as its largest state, for its whole life:
+                        // inline, the handshake made every connection's task ~9 KiB, long
+                        // after the handshake was done (an idle keep-alive connection, a
+                        // WebSocket). Boxed, it is freed once the handshake is over.
+                        let handshake = Box::pin(io.handshake());
+                        match timeout(Duration::from_secs(60), handshake).await {
                             Ok(handshake) => {
                                 match handshake {
                                     Ok(io) => Self::handle_event(io, app, shutdown).await,

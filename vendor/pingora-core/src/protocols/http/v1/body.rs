@@ -25,6 +25,7 @@ use std::pin::{pin, Pin};
 use std::task::{ready, Context, Poll};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
+use super::read_when_ready::read_when_ready;
 use crate::utils::BufRef;
 
 // TODO: make this dynamically adjusted
@@ -193,18 +194,32 @@ impl BodyReader {
         self.body_buf = Some(buf_to_rewind);
     }
 
-    /// Empty the body buffer and return it with room for at least `read_size` more bytes,
-    /// ready to be filled by [`AsyncReadExt::read_buf`].
+    /// Empty the body buffer and read at most `read_size` bytes from `stream` into it.
     ///
     /// This **discards** whatever the buffer currently holds, so callers must only use it once
     /// every previously buffered byte has been parsed and handed to the caller. Paths that still
     /// need the buffered bytes (a pending rewind, a partial chunk head, or the trailer tail left
     /// behind by [`Self::do_read_chunked_body`]) must reuse the existing buffer instead.
-    fn prepare_buf_for_io(&mut self, read_size: usize) -> &mut BytesMut {
+    ///
+    /// cutover patch: reads through [`read_when_ready`], so the buffer's `read_size` bytes of
+    /// room are held only while the stream has bytes to give. A poll that finds nothing frees
+    /// them until the stream is readable again: an idle streaming body (an SSE response between
+    /// events, a quiet WebSocket) holds no 64 KiB buffer per connection. Bodies that flow are
+    /// read as before, at the cost of one allocation per poll that finds the socket empty.
+    async fn read_into_empty_buf<S>(
+        &mut self,
+        stream: &mut S,
+        read_size: usize,
+        context: &'static str,
+    ) -> Result<usize>
+    where
+        S: AsyncRead + Unpin + Send,
+    {
         let body_buf = self.body_buf.get_or_insert_default();
         body_buf.clear();
-        body_buf.reserve(read_size);
-        body_buf
+        read_when_ready(stream, body_buf, read_size, read_size)
+            .await
+            .or_err(ReadError, context)
     }
 
     /// Grow the body buffer so it has room for `body_buf_size` bytes in total without discarding
@@ -409,12 +424,9 @@ impl BodyReader {
         };
         if n == 0 {
             /* Need to actually read */
-            let body_buf = self.prepare_buf_for_io(read_size);
-            n = stream
-                .take(read_size as u64)
-                .read_buf(body_buf)
-                .await
-                .or_err(ReadError, "when reading body")?;
+            n = self
+                .read_into_empty_buf(stream, read_size, "when reading body")
+                .await?;
         }
         match self.body_state {
             PS::Partial(read, to_read) => {
@@ -463,12 +475,9 @@ impl BodyReader {
         if n == 0 {
             /* Need to actually read */
             let read_size = self.body_buf_size;
-            let body_buf = self.prepare_buf_for_io(read_size);
-            n = stream
-                .take(read_size as u64)
-                .read_buf(body_buf)
-                .await
-                .or_err(ReadError, "when reading body")?;
+            n = self
+                .read_into_empty_buf(stream, read_size, "when reading body")
+                .await?;
         }
         match self.body_state {
             PS::UntilClose(read) => {
@@ -501,12 +510,9 @@ impl BodyReader {
                         self.rewind_buf_len = 0; // we only need to read rewind data once
                         if existing_buf_end == 0 {
                             let read_size = self.body_buf_size;
-                            let body_buf = self.prepare_buf_for_io(read_size);
-                            existing_buf_end = stream
-                                .take(read_size as u64)
-                                .read_buf(body_buf)
-                                .await
-                                .or_err(ReadError, "when reading body")?;
+                            existing_buf_end = self
+                                .read_into_empty_buf(stream, read_size, "when reading body")
+                                .await?;
                         }
                     } else {
                         /* existing_buf_end != 0 this is partial chunk head */
@@ -829,12 +835,8 @@ impl BodyReader {
                     // Every previously buffered byte has already been parsed by the loop below
                     // (it only exits once `start` reaches `n`), so the buffer can be reset.
                     let read_size = self.body_buf_size;
-                    let body_buf = self.prepare_buf_for_io(read_size);
-                    stream
-                        .take(read_size as u64)
-                        .read_buf(body_buf)
-                        .await
-                        .or_err(ReadError, "when reading trailers end")?
+                    self.read_into_empty_buf(stream, read_size, "when reading trailers end")
+                        .await?
                 };
                 if n == 0 {
                     self.body_state = PS::Done(read);

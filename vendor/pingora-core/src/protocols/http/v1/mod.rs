@@ -18,7 +18,14 @@ pub(crate) mod body;
 pub mod client;
 pub mod common;
 pub(crate) mod header;
+mod read_when_ready; // cutover patch
 pub mod server;
+
+/// cutover patch: room for headers added after a head is parsed. A parsed
+/// head's header maps were sized for exactly the headers read, so a proxy
+/// that adds a few (`X-Forwarded-*`, identity, `Server`) grew both maps, with
+/// a rehash, on every request.
+pub(crate) const HEADER_ROOM: usize = 8;
 
 /// Test utilities shared across HTTP/1.x unit tests
 #[cfg(test)]
