@@ -27,6 +27,8 @@ pub mod cap;
 pub mod cli;
 /// Files → validated config types (the only serde/TOML module).
 pub mod config;
+/// Integers as decimal ASCII without a formatter (per-request paths).
+mod decimal;
 /// Budgeted fallback from rust to next.
 pub mod fallback;
 /// Flag types and the pure sticky decision.

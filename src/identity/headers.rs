@@ -15,6 +15,8 @@ use std::sync::Arc;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use crate::decimal::decimal;
+
 use super::wire::{canonical_target, decode, encode, parse_sig};
 use super::{AuthScheme, Identity};
 
@@ -111,19 +113,6 @@ impl IdentityKey {
             mac.update(value.as_bytes());
         }
         mac
-    }
-}
-
-/// `n` in decimal, written into `buf` (no allocation, no formatter).
-fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            return &buf[i..];
-        }
     }
 }
 

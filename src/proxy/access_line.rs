@@ -17,6 +17,8 @@ use std::io::Write;
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::decimal::decimal;
+
 /// The fields of one access line, in the order they are written.
 pub(super) struct Line<'a> {
     pub route: &'a str,
@@ -145,13 +147,14 @@ fn render(buf: &mut Vec<u8>, format: Format, now: SystemTime, line: &Line<'_>) -
     out.field("decision", Kind::Str, line.decision.as_bytes());
     out.field("method", Kind::Display, line.method.as_bytes());
     out.field("path", Kind::Display, line.path.as_bytes());
-    let mut n = [0u8; 24];
+    let mut n = [0u8; 20];
     out.field(
         "status",
         Kind::Number,
         decimal(u64::from(line.status), &mut n),
     );
-    out.field("duration_ms", Kind::Number, millis(line.micros, &mut n));
+    let mut ms = [0u8; 24];
+    out.field("duration_ms", Kind::Number, millis(line.micros, &mut ms));
     out.field(
         "bytes_in",
         Kind::Number,
@@ -216,19 +219,6 @@ impl Out<'_> {
         self.raw(value);
         if quoted {
             self.buf.push(b'"');
-        }
-    }
-}
-
-/// `n` in decimal.
-fn decimal(mut n: u64, buf: &mut [u8; 24]) -> &[u8] {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            return &buf[i..];
         }
     }
 }
