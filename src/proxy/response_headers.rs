@@ -3,7 +3,6 @@
 //! response_headers = false`) and `x-cutover-instance` (when `[server]
 //! instance` is set).
 
-use http::HeaderValue;
 use pingora::Result;
 use pingora::http::ResponseHeader;
 
@@ -28,28 +27,15 @@ pub(super) fn own_headers(live: &crate::config::LiveSettings) -> Vec<(&'static s
 }
 
 /// [`response_headers`] inserted into a relayed response, without building
-/// a list first: every proxied response pays this. `backend` and the
-/// unmatched route are static values (no copy).
+/// a list first: every proxied response pays this.
 pub(super) fn insert_response_headers(
     resp: &mut ResponseHeader,
     snap: &Snapshot,
     route: &str,
-    backend: &'static str,
+    backend: &str,
 ) -> Result<()> {
-    let live = &snap.config.live;
-    if live.response_headers {
-        if route == metrics::UNMATCHED {
-            resp.insert_header(
-                "x-cutover-route",
-                HeaderValue::from_static(metrics::UNMATCHED),
-            )?;
-        } else {
-            resp.insert_header("x-cutover-route", route)?;
-        }
-        resp.insert_header("x-cutover-backend", HeaderValue::from_static(backend))?;
-    }
-    if let Some(instance) = &live.instance {
-        resp.insert_header("x-cutover-instance", instance.as_str())?;
+    for (name, value) in each_header(&snap.config.live, route, backend) {
+        resp.insert_header(name, value)?;
     }
     Ok(())
 }
@@ -59,13 +45,23 @@ fn headers_for<'a>(
     route: &'a str,
     backend: &'a str,
 ) -> Vec<(&'static str, &'a str)> {
-    let mut headers = Vec::with_capacity(3);
-    if live.response_headers {
-        headers.push(("x-cutover-route", route));
-        headers.push(("x-cutover-backend", backend));
-    }
-    if let Some(instance) = &live.instance {
-        headers.push(("x-cutover-instance", instance.as_str()));
-    }
-    headers
+    each_header(live, route, backend).collect()
+}
+
+/// The one rule for which headers go out, without allocating.
+fn each_header<'a>(
+    live: &'a crate::config::LiveSettings,
+    route: &'a str,
+    backend: &'a str,
+) -> impl Iterator<Item = (&'static str, &'a str)> {
+    let own = live.response_headers;
+    [
+        own.then_some(("x-cutover-route", route)),
+        own.then_some(("x-cutover-backend", backend)),
+        live.instance
+            .as_deref()
+            .map(|instance| ("x-cutover-instance", instance)),
+    ]
+    .into_iter()
+    .flatten()
 }
