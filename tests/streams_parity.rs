@@ -4,11 +4,10 @@
 //! messages are written through next, then rust, then next again, and the
 //! stream route flips next → rust with `streams = "migrate"` at 100/s. Every
 //! client must receive every event of its conversation exactly once and in
-//! order (resuming with `Last-Event-ID` after each reconnect), reconnect
-//! without a herd (the pace itself is not held under load yet: issue 15),
-//! and end on rust
-//! (`cutover_open_streams{backend="rust"}` = N) with proxy memory per stream
-//! bounded. A missing, bad or
+//! order (resuming with `Last-Event-ID` after each reconnect), reconnect at
+//! the pace (at most 100 + jitter in any second, however loaded the
+//! machine), and end on rust (`cutover_open_streams{backend="rust"}` = N)
+//! with proxy memory per stream bounded. A missing, bad or
 //! expired `?token=` is a JSON 401 before any stream opens, on either side.
 //! The client is a small Rust SSE client (`tests/streams/client.rs`).
 //!
@@ -277,8 +276,9 @@ async fn every_stream_gets_every_event_once_in_order_across_a_migrating_flip() {
     assert!(open.contains(&on_rust.as_str()), "{open:?}");
 }
 
-/// The migration's reconnects are not one herd (the pace itself is not held
-/// under load: issue 15, see below), all land within a few seconds of n/100 s (idle
+/// The migration's reconnects keep the pace (cutover's gate lets at most
+/// pace + 1 streams end in any second, however late the ends run: see
+/// src/streams/waves.rs), all land within a few seconds of n/100 s (idle
 /// streams are woken at their turn: vendored Pingora patch 5), and the
 /// proxy's memory per open stream stays small.
 fn paced_and_bounded(
@@ -287,38 +287,38 @@ fn paced_and_bounded(
     n: usize,
     (before, open, end): (u64, u64, u64),
 ) {
-    let mut reconnects: Vec<Duration> = progress
-        .iter()
-        .flat_map(|p| p.connected_at().into_iter().skip(1))
-        .filter(|t| *t > flipped_at)
-        .map(|t| t - flipped_at)
-        .collect();
-    reconnects.sort();
-    // Known gap (issue 15, open): the reconnect rate is NOT held to the pace
-    // here. Runs on the shared 2-core machine saw [41, 112, 90, 140, 99, 18]
-    // and [40, 73, 80, 44, 246, 17] reconnects per second after the flip:
-    // ends run late and the waves' absolute slots (src/streams/waves.rs) then
-    // catch up, sometimes as a herd of the streams whose slots had passed.
-    // Until the pacer holds under load, this only fails a herd of most of the
-    // streams in one second (3x the pace), and prints the per-second counts.
-    let window = Duration::from_secs(1);
-    let busiest = reconnects
-        .iter()
-        .map(|t| {
-            reconnects
-                .iter()
-                .filter(|u| *u >= t && **u < *t + window)
-                .count()
-        })
-        .max()
-        .unwrap_or(0);
-    let per_second: Vec<usize> = (0..=reconnects.last().map_or(0, |l| l.as_secs()))
-        .map(|s| reconnects.iter().filter(|t| t.as_secs() == s).count())
-        .collect();
-    eprintln!("reconnects per second after the flip (pace 100/s): {per_second:?}");
+    let since_flip = |times: Vec<std::time::Instant>| -> Vec<Duration> {
+        let mut out: Vec<Duration> = times
+            .into_iter()
+            .skip(1)
+            .filter(|t| *t > flipped_at)
+            .map(|t| t - flipped_at)
+            .collect();
+        out.sort();
+        out
+    };
+    let all = |f: fn(&client::Progress) -> Vec<std::time::Instant>| {
+        let mut v: Vec<Duration> = progress.iter().flat_map(|p| since_flip(f(p))).collect();
+        v.sort();
+        v
+    };
+    // The reconnect is the client's new request (the rate the pace is
+    // about); when it was answered also carries the backend's time to answer
+    // under this load, printed for comparison.
+    let reconnects = all(client::Progress::attempted_at);
+    let answered = all(client::Progress::connected_at);
+    eprintln!(
+        "reconnects per second after the flip (pace 100/s): {:?}; answered per second: {:?}",
+        per_second(&reconnects),
+        per_second(&answered)
+    );
+    // Pace 100/s plus its jitter: the gate's + 1, the retry hint's spread
+    // (up to one slot) and the test's own 2-thread client scheduling.
+    let busiest = busiest_second(&reconnects);
     assert!(
-        busiest <= 300,
-        "{busiest} reconnects in one second at a pace of 100/s; per second after the flip: {per_second:?}"
+        busiest <= 115,
+        "{busiest} reconnects in one second at a pace of 100/s; per second after the flip: {:?}",
+        per_second(&reconnects)
     );
     let last = reconnects.last().copied().unwrap_or_default();
     // n/100 s of slots, the longest retry hint, and slack for a loaded
@@ -337,4 +337,22 @@ fn paced_and_bounded(
         end <= open + (n as u64 * 256),
         "proxy RSS grew from {open} KiB with the streams open to {end} KiB after the flip"
     );
+}
+
+/// The most times inside any one-second window.
+fn busiest_second(times: &[Duration]) -> usize {
+    let window = Duration::from_secs(1);
+    times
+        .iter()
+        .enumerate()
+        .map(|(i, t)| times[i..].iter().take_while(|u| **u < *t + window).count())
+        .max()
+        .unwrap_or(0)
+}
+
+/// How many times fall in each whole second.
+fn per_second(times: &[Duration]) -> Vec<usize> {
+    (0..=times.last().map_or(0, |l| l.as_secs()))
+        .map(|s| times.iter().filter(|t| t.as_secs() == s).count())
+        .collect()
 }

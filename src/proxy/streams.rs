@@ -164,13 +164,14 @@ impl Open {
     /// stream (no bytes from its upstream) is ended on time: the relay loop
     /// then filters an empty chunk (vendored Pingora patch 5). `None` once
     /// cutover ended it. After a wake-up that could not end it (mid-event,
-    /// mid-frame: the next bytes will), the next one waits for a new deadline.
+    /// mid-frame: the next bytes will), the next one waits for a new deadline
+    /// (as when the migration gate moved this stream's turn later).
     pub fn wakeup(&mut self) -> Option<std::pin::Pin<Box<dyn Future<Output = ()> + Send>>> {
         if self.ended {
             return None;
         }
-        let after_change = std::mem::replace(&mut self.woken, true);
-        Some(Box::pin(self.entry.wait_due(after_change)))
+        let woken = std::mem::replace(&mut self.woken, true);
+        Some(Box::pin(self.entry.wait_due(woken)))
     }
 
     /// Filter one relayed server→client chunk; `true`: the response ends
@@ -188,7 +189,20 @@ impl Open {
             Boundaries::Sse(t) => t.feed(chunk),
             Boundaries::Ws(t) => t.feed(chunk),
         };
-        let (Some(reason), Some(at)) = (self.entry.due(Instant::now()), boundary) else {
+        let Some(at) = boundary else {
+            return false;
+        };
+        let now = Instant::now();
+        // Lock-free until the deadline has passed; then the migration gate.
+        if self.entry.due(now).is_none() {
+            return false;
+        }
+        let mut jitter = rand::random::<f64>;
+        let turn = self
+            .state
+            .registry()
+            .take_turn(&self.entry, now, &mut jitter);
+        let Some(reason) = turn else {
             return false;
         };
         let mut out = BytesMut::from(&chunk[..at]);

@@ -1,8 +1,10 @@
 //! Open streams per route and side, and which of them must end when.
 //!
 //! Each open stream holds an [`Entry`]; the proxy checks `due(now)` as bytes
-//! are relayed and ends the stream at the next boundary once it is due, and
-//! an idle stream is woken at its deadline ([`Entry::wait_due`]).
+//! are relayed and, once it is due and at a boundary, asks
+//! [`Registry::take_turn`] whether it may end now (a migration's ends are
+//! gated to the pace: see [`super::waves`]); an idle stream is woken at its
+//! deadline ([`Entry::wait_due`]).
 //! [`Registry::reconcile`] runs after every config snapshot: it sets
 //! `max_age` deadlines for `drain` routes and paces `migrate` routes' streams
 //! whose side the flags now decide differently. Time and jitter are passed in.
@@ -14,7 +16,7 @@ use std::time::Instant;
 use tokio::sync::watch;
 
 use super::StreamPolicy;
-use super::waves::Waves;
+use super::waves::{Turn, Waves};
 use crate::flags::Side;
 use crate::route::RouteId;
 
@@ -55,32 +57,53 @@ pub struct Entry {
     pub keys: StickyKeys,
     /// When and why it must end; watched so an idle stream can be woken
     /// at its deadline instead of at its next bytes.
-    deadline: watch::Sender<Option<(Instant, Reason)>>,
+    deadline: watch::Sender<Option<Deadline>>,
+}
+
+/// When a stream must end, and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Deadline {
+    at: Instant,
+    reason: Reason,
+    /// The migration gate gave it this instant: it ends then without
+    /// asking again.
+    turn: bool,
+}
+
+impl Deadline {
+    fn new(at: Instant, reason: Reason) -> Deadline {
+        Deadline {
+            at,
+            reason,
+            turn: false,
+        }
+    }
 }
 
 impl Entry {
     /// The reason to end this stream, once its deadline has passed.
     pub fn due(&self, now: Instant) -> Option<Reason> {
-        self.get().filter(|(at, _)| *at <= now).map(|(_, r)| r)
+        self.get().filter(|d| d.at <= now).map(|d| d.reason)
     }
 
-    /// Resolves once the stream's deadline has passed. `after_change`: wait
-    /// for the deadline to change first (the last one already woke the
-    /// stream, and it could not end there). Pending forever without one.
-    pub fn wait_due(&self, after_change: bool) -> impl Future<Output = ()> + Send + 'static {
+    /// Resolves once the stream's deadline has passed. `woken`: a wake-up
+    /// already fired and the stream could not end there (mid-event,
+    /// mid-frame: its next bytes will), so a deadline that has passed by now
+    /// is not waited for again — but one the gate moved later is.
+    /// Pending forever without a deadline.
+    pub fn wait_due(&self, woken: bool) -> impl Future<Output = ()> + Send + 'static {
         let mut rx = self.deadline.subscribe();
+        let now = Instant::now();
+        let skip = self.get().filter(|d| woken && d.at <= now);
         async move {
-            if after_change && rx.changed().await.is_err() {
-                return std::future::pending().await;
-            }
             loop {
                 let deadline = *rx.borrow_and_update();
                 let changed = match deadline {
-                    Some((at, _)) => tokio::select! {
-                        () = tokio::time::sleep_until(at.into()) => return,
+                    Some(d) if Some(d) != skip => tokio::select! {
+                        () = tokio::time::sleep_until(d.at.into()) => return,
                         changed = rx.changed() => changed,
                     },
-                    None => rx.changed().await,
+                    _ => rx.changed().await,
                 };
                 if changed.is_err() {
                     return std::future::pending().await;
@@ -89,7 +112,7 @@ impl Entry {
         }
     }
 
-    fn set(&self, d: Option<(Instant, Reason)>) {
+    fn set(&self, d: Option<Deadline>) {
         self.deadline.send_if_modified(|current| {
             let modified = *current != d;
             *current = d;
@@ -97,7 +120,7 @@ impl Entry {
         });
     }
 
-    fn get(&self) -> Option<(Instant, Reason)> {
+    fn get(&self) -> Option<Deadline> {
         *self.deadline.borrow()
     }
 }
@@ -121,7 +144,7 @@ impl Registry {
         now: Instant,
     ) -> (u64, Arc<Entry>) {
         let deadline = match policy {
-            StreamPolicy::Drain { max_age } => Some((now + max_age, Reason::MaxAge)),
+            StreamPolicy::Drain { max_age } => Some(Deadline::new(now + max_age, Reason::MaxAge)),
             _ => None,
         };
         let entry = Arc::new(Entry {
@@ -134,6 +157,35 @@ impl Registry {
         self.next_id += 1;
         self.open.insert(self.next_id, entry.clone());
         (self.next_id, entry)
+    }
+
+    /// A due stream `e`, at a boundary where it could end, asks to end at
+    /// `now`: the reason to end it now, or `None` (not due, or the gate
+    /// gave it a later instant: its deadline moves there).
+    pub fn take_turn(
+        &mut self,
+        e: &Entry,
+        now: Instant,
+        jitter: &mut impl FnMut() -> f64,
+    ) -> Option<Reason> {
+        let d = e.get().filter(|d| d.at <= now)?;
+        if d.reason != Reason::Migrate || d.turn {
+            return Some(d.reason);
+        }
+        let Some(waves) = self.waves.get_mut(&e.route) else {
+            return Some(d.reason);
+        };
+        match waves.take_turn(now, jitter) {
+            Turn::Now => Some(d.reason),
+            Turn::At(at) => {
+                e.set(Some(Deadline {
+                    at,
+                    reason: d.reason,
+                    turn: true,
+                }));
+                None
+            }
+        }
     }
 
     pub fn close(&mut self, id: u64) {
@@ -164,12 +216,15 @@ impl Registry {
                 (StreamPolicy::Keep, Some(_)) => e.set(None),
                 (StreamPolicy::Keep, None) => {}
                 (StreamPolicy::Drain { max_age }, _) => {
-                    e.set(Some((e.opened + max_age, Reason::MaxAge)));
+                    e.set(Some(Deadline::new(e.opened + max_age, Reason::MaxAge)));
                 }
                 (StreamPolicy::Migrate { .. }, current) => {
                     let moved = !e.keys.pinned && decide(e) != e.side;
                     match current {
-                        Some((_, Reason::Migrate)) if moved => {}
+                        Some(Deadline {
+                            reason: Reason::Migrate,
+                            ..
+                        }) if moved => {}
                         // Flipped back before its turn: it stays.
                         Some(_) if !moved => e.set(None),
                         _ if moved => to_migrate
@@ -193,7 +248,7 @@ impl Registry {
                 .iter()
                 .zip(waves.schedule(entries.len(), now, jitter))
             {
-                e.set(Some((at, Reason::Migrate)));
+                e.set(Some(Deadline::new(at, Reason::Migrate)));
             }
             scheduled += entries.len();
         }

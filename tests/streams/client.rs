@@ -18,6 +18,9 @@ struct State {
     connections: usize,
     /// When each connection was answered.
     connected_at: Vec<Instant>,
+    /// When the request of each answered connection was sent: the
+    /// client's reconnect, before the server's time to answer.
+    attempted_at: Vec<Instant>,
 }
 
 /// One running client; dropping it stops it.
@@ -56,6 +59,11 @@ impl Progress {
     pub fn connected_at(&self) -> Vec<Instant> {
         self.state.lock().unwrap().connected_at.clone()
     }
+
+    /// When each of its answered connections was asked for, in order.
+    pub fn attempted_at(&self) -> Vec<Instant> {
+        self.state.lock().unwrap().attempted_at.clone()
+    }
 }
 
 /// Start a client on `url` (its credentials in the query).
@@ -82,6 +90,7 @@ async fn run(url: String, header: Option<(&'static str, String)>, state: Arc<Mut
         if let Some(id) = last {
             req = req.header("last-event-id", id.to_string());
         }
+        let attempted = Instant::now();
         if let Ok(mut res) = req.send().await
             && res.status().is_success()
         {
@@ -89,6 +98,7 @@ async fn run(url: String, header: Option<(&'static str, String)>, state: Arc<Mut
                 let mut s = state.lock().unwrap();
                 s.connections += 1;
                 s.connected_at.push(Instant::now());
+                s.attempted_at.push(attempted);
                 s.backend = res
                     .headers()
                     .get("x-cutover-backend")

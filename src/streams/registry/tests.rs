@@ -111,3 +111,90 @@ fn counts_are_per_route_and_side_and_close_forgets() {
     assert_eq!(reg.counts().get(&(route("r"), Side::Next)), None);
     assert_eq!(reg.counts().get(&(route("r"), Side::Rust)), Some(&1));
 }
+
+#[test]
+fn a_late_stream_whose_slot_was_taken_moves_to_the_next_free_one() {
+    let t0 = Instant::now();
+    let mut reg = Registry::default();
+    let entries: Vec<_> = (0..3)
+        .map(|i| {
+            let at = t0 + Duration::from_millis(i);
+            reg.open(
+                route("r"),
+                Side::Next,
+                StickyKeys::default(),
+                migrate(10),
+                at,
+            )
+            .1
+        })
+        .collect();
+    reg.reconcile(|_| migrate(10), |_| Side::Rust, t0, &mut || 0.0);
+    // All three come late, together, 1 s after the flip.
+    let late = t0 + Duration::from_secs(1);
+    assert_eq!(
+        reg.take_turn(&entries[0], late, &mut || 0.0),
+        Some(Reason::Migrate)
+    );
+    assert_eq!(reg.take_turn(&entries[1], late, &mut || 0.0), None);
+    assert_eq!(reg.take_turn(&entries[2], late, &mut || 0.0), None);
+    // They end in the next two slots, without asking the gate again.
+    let (second, third) = (
+        late + Duration::from_millis(100),
+        late + Duration::from_millis(200),
+    );
+    assert_eq!(entries[1].due(second - Duration::from_millis(1)), None);
+    assert_eq!(
+        reg.take_turn(&entries[1], second, &mut || 0.0),
+        Some(Reason::Migrate)
+    );
+    assert_eq!(
+        reg.take_turn(&entries[2], third, &mut || 0.0),
+        Some(Reason::Migrate)
+    );
+}
+
+/// The regression behind issue 15's slow tail: a stream woken at its turn
+/// whose slot was taken must be woken again at the later instant the gate
+/// gave it, not left to its next bytes (an idle SSE stream: 15 s later).
+#[tokio::test]
+async fn a_stream_moved_by_the_gate_is_woken_at_its_new_turn() {
+    let t0 = Instant::now();
+    let mut reg = Registry::default();
+    let (_, a) = reg.open(
+        route("r"),
+        Side::Next,
+        StickyKeys::default(),
+        migrate(10),
+        t0,
+    );
+    let (_, b) = reg.open(
+        route("r"),
+        Side::Next,
+        StickyKeys::default(),
+        migrate(10),
+        t0,
+    );
+    reg.reconcile(|_| migrate(10), |_| Side::Rust, t0, &mut || 0.0);
+    let late = t0 + Duration::from_millis(150);
+    tokio::time::sleep_until(late.into()).await;
+    // Both are due; a takes the slot, b is moved to the next one.
+    b.wait_due(false).await;
+    assert_eq!(reg.take_turn(&a, late, &mut || 0.0), Some(Reason::Migrate));
+    assert_eq!(reg.take_turn(&b, late, &mut || 0.5), None);
+    let wake = tokio::time::timeout(Duration::from_secs(5), b.wait_due(true)).await;
+    assert!(wake.is_ok(), "the moved stream was never woken");
+    let now = Instant::now();
+    assert!(
+        now >= late + Duration::from_millis(150),
+        "woken before its new turn"
+    );
+    assert_eq!(reg.take_turn(&b, now, &mut || 0.0), Some(Reason::Migrate));
+    // A wake-up that could not end it (mid-event) is not repeated for the
+    // same passed deadline: the next bytes end it.
+    let again = tokio::time::timeout(Duration::from_millis(300), b.wait_due(true)).await;
+    assert!(
+        again.is_err(),
+        "woken again for a deadline that already woke it"
+    );
+}
