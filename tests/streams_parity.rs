@@ -307,23 +307,25 @@ fn paced_and_bounded(
     // under this load, printed for comparison.
     let reconnects = all(client::Progress::attempted_at);
     let answered = all(client::Progress::connected_at);
+    let busiest = busiest_second(&reconnects);
     eprintln!(
-        "reconnects per second after the flip (pace 100/s): {:?}; answered per second: {:?}",
+        "reconnects per second after the flip (pace 100/s): {:?}, at most {busiest} in any second; answered per second: {:?}",
         per_second(&reconnects),
         per_second(&answered)
     );
     // Pace 100/s plus its jitter: the gate's + 1, the retry hint's spread
-    // (up to one slot) and the test's own 2-thread client scheduling.
-    let busiest = busiest_second(&reconnects);
+    // (up to one slot), and this test's own 2-thread client, which sends
+    // the reconnects of a stall of its own together after it. Before the
+    // gate, runs here saw 140 and 246 in one second.
     assert!(
-        busiest <= 115,
+        busiest <= 125,
         "{busiest} reconnects in one second at a pace of 100/s; per second after the flip: {:?}",
         per_second(&reconnects)
     );
     let last = reconnects.last().copied().unwrap_or_default();
     // n/100 s of slots, the longest retry hint, and slack for a loaded
     // 2-core machine (500 clients and both backends on it).
-    let within = Duration::from_secs(n as u64 / 100 + 10);
+    let within = Duration::from_secs(n as u64 / 100 + 5);
     assert!(
         last <= within,
         "the last stream moved {last:?} after the flip (pace 100/s, {n} streams)"
