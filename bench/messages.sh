@@ -6,6 +6,12 @@
 #
 #   bench/messages.sh [rounds=3] [seconds=10] [connections=16] [domain=user-threads]
 #
+# SIDES="rust" (default "next rust") runs one side only, for iteration;
+# CUTOVER_BIN=path runs that cutover binary instead of building one (A/B).
+# Besides req/s and latency, each run prints the CPU time per request (µs) of
+# cutover, of Soketi and of all PostgreSQL processes (utime+stime from /proc
+# before and after the run), so a change shows where it moved the work.
+#
 # domain: `user-threads` (GET/POST /api/chat/user-threads/th1/messages) or
 # `whatsapp` (GET /api/whatsapp/messages?sessionId=wa1&jid=…, POST
 # /api/whatsapp/chat-messages: a send queued in the outbox).
@@ -17,7 +23,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-3}; SECS=${2:-10}; CONNS=${3:-16}; DOMAIN=${4:-user-threads}
+SIDES=${SIDES:-next rust}
 ROOT=$PWD
+CUTOVER=${CUTOVER_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/cutover}
 WORK=$(mktemp -d)
 DB=cutover_bench_$$
 PG="psql -h 127.0.0.1 -U postgres -v ON_ERROR_STOP=1 -q"
@@ -32,7 +40,7 @@ free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0)
 SOKETI=$(free_port); SOKETI_METRICS=$(free_port); NEXT=$(free_port); CUT=$(free_port); ADMIN=$(free_port)
 export NEXT_TELEMETRY_DISABLED=1
 
-cargo build --release --quiet
+[ -n "${CUTOVER_BIN:-}" ] || cargo build --release --quiet
 for d in tests/legacy-next tests/realtime tests/tokens; do
   [ -d "$d/node_modules" ] || (cd "$d" && npm ci --no-audit --no-fund --silent)
 done
@@ -42,7 +50,7 @@ done
 # plus 200 older messages in th1 so a page is full.
 $PG -d postgres -c "CREATE DATABASE $DB"
 export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB"
-target/release/cutover migrate >/dev/null
+"$CUTOVER" migrate >/dev/null
 $PG -d "$DB" <<'SQL'
 INSERT INTO "Tenant" ("id", "name", "chatbotEnabled") VALUES ('t1', 'Acme', true);
 INSERT INTO "User" ("id", "email", "name", "role") VALUES
@@ -71,6 +79,7 @@ export CUTOVER_IDENTITY_KEY=bench-identity-key-0123456789abcdef0123
   SOKETI_DEFAULT_APP_SECRET=$PUSHER_SECRET SOKETI_HOST=127.0.0.1 SOKETI_PORT=$SOKETI \
   SOKETI_METRICS_SERVER_PORT=$SOKETI_METRICS exec node node_modules/@soketi/soketi/bin/server.js start) \
   > "$WORK/soketi.log" 2>&1 &
+SOKETI_PID=$!
 (cd tests/legacy-next && exec node node_modules/next/dist/bin/next start -p "$NEXT" -H 127.0.0.1) \
   > "$WORK/next.log" 2>&1 &
 
@@ -106,7 +115,8 @@ case $DOMAIN in
     ROWS_SQL="SELECT count(*), count(DISTINCT \"clientMessageId\") FROM whatsapp_outbox" ;;
   *) echo "domain must be user-threads or whatsapp" >&2; exit 64 ;;
 esac
-RUST_LOG=warn target/release/cutover serve --config "$WORK/cut/routes.toml" > "$WORK/cut.out" 2> "$WORK/cut.err" &
+RUST_LOG=warn "$CUTOVER" serve --config "$WORK/cut/routes.toml" > "$WORK/cut.out" 2> "$WORK/cut.err" &
+CUT_PID=$!
 
 TOKEN=$(cd tests/tokens && echo "[{\"kind\":\"nextauth_v4\",\"secret\":\"$NEXTAUTH_SECRET\",\"claims\":{\"sub\":\"u1\",\"email\":\"alice@example.com\"},\"maxAge\":86400}]" \
   | node mint.mjs | python3 -c 'import json,sys;print(json.load(sys.stdin)[0]["token"])')
@@ -115,7 +125,7 @@ COOKIE="Cookie: next-auth.session-token=$TOKEN"
 backend_of() { curl -s -o /dev/null -D - -H "$COOKIE" "$GET_URL" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-cutover-backend" {print $2}'; }
 flip() { # side: flip the routes and wait until cutover answers from them
   for route in $ROUTES; do
-    target/release/cutover flip "$route" "$1" --config "$WORK/cut/routes.toml" >/dev/null
+    "$CUTOVER" flip "$route" "$1" --config "$WORK/cut/routes.toml" >/dev/null
   done
   for _ in $(seq 200); do [ "$(backend_of)" = "$1" ] && return 0; sleep 0.05; done
   echo "flip to $1 not applied" >&2; exit 1
@@ -135,26 +145,44 @@ request = function()
 end
 LUA
 
+HZ=$(getconf CLK_TCK)
+ticks() { # pid...: utime+stime of these processes, in clock ticks
+  local t=0 pid f
+  for pid in "$@"; do
+    f=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
+    f=${f##*) }
+    t=$((t + $(awk '{print $12 + $13}' <<<"$f")))
+  done
+  echo "$t"
+}
+cpu_now() { echo "$(ticks "$CUT_PID") $(ticks "$SOKETI_PID") $(ticks $(pgrep -x postgres))"; }
+
 run() { # side op
-  local out rps p50 p99 bad
+  local out rps p50 p99 bad before after n cpu
+  before=$(cpu_now)
   if [ "$2" = GET ]; then
     out=$(wrk -t1 -c"$CONNS" -d"${SECS}s" --latency -H "$COOKIE" "$GET_URL")
   else
     out=$(BENCH_PREFIX="$1-$r" wrk -t1 -c"$CONNS" -d"${SECS}s" --latency -H "$COOKIE" -s "$WORK/post.lua" "$POST_URL")
   fi
+  after=$(cpu_now)
+  n=$(awk '/requests in/ {print $1}' <<<"$out")
+  cpu=$(awk -v b="$before" -v a="$after" -v n="$n" -v hz="$HZ" 'BEGIN {
+    split(b, x, " "); split(a, y, " ");
+    for (i = 1; i <= 3; i++) printf "%s%.0f", (i > 1 ? "/" : ""), (y[i] - x[i]) * 1e6 / hz / (n > 0 ? n : 1) }')
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   p50=$(awk '$1=="50%" {print $2}' <<<"$out")
   p99=$(awk '$1=="99%" {print $2}' <<<"$out")
   bad=$( (grep -E 'Non-2xx|Socket errors' <<<"$out" || true) | tr -s ' ' | paste -sd';' -)
-  printf '%-6s %-5s %10s %10s %10s  %s\n' "$1" "$2" "$rps" "$p50" "$p99" "${bad:-ok}"
+  printf '%-6s %-5s %10s %10s %10s %16s  %s\n' "$1" "$2" "$rps" "$p50" "$p99" "$cpu" "${bad:-ok}"
   echo "$1 $2 $rps $(to_ms "$p99")" >> "$WORK/results"
 }
 to_ms() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) print v/1000; else if (v ~ /ms$/) print v+0; else if (v ~ /s$/) print v*1000; else print v }'; }
 
 echo "$DOMAIN: cutover release; $ROUNDS rounds x ${SECS}s, $CONNS connections, wrk -t1; $(nproc) CPUs"
-printf '%-6s %-5s %10s %10s %10s  %s\n' side op req/s p50 p99 errors
+printf '%-6s %-5s %10s %10s %10s %16s  %s\n' side op req/s p50 p99 'cpu µs/req c/s/pg' errors
 for r in $(seq "$ROUNDS"); do
-  for side in next rust; do
+  for side in $SIDES; do
     flip "$side"
     run "$side" GET
     run "$side" POST
@@ -164,6 +192,7 @@ echo
 awk '{k=$1" "$2; s[k]+=$3; p[k]+=$4; n[k]++} END {
   split("GET POST", ops, " ");
   for (i = 1; i <= 2; i++) { op = ops[i];
+    if (!n["next " op] || !n["rust " op]) continue;
     nr = s["next " op]/n["next " op]; rr = s["rust " op]/n["rust " op];
     np = p["next " op]/n["next " op]; rp = p["rust " op]/n["rust " op];
     printf "%-4s messages: next %.0f req/s p99 %.1f ms | rust %.0f req/s p99 %.1f ms | rust/next throughput %.2fx, p99 %.2fx\n", op, nr, np, rr, rp, rr/nr, rp/np;

@@ -111,6 +111,9 @@ pub fn build(
     })
 }
 
+/// A pooled connection idle at least this long is pinged before use.
+const PING_IDLE_AFTER: Duration = Duration::from_secs(1);
+
 const UNCONFIGURED_REASON: &str = "set DATABASE_URL and PUSHER_* for the rust handlers";
 
 fn configured(
@@ -123,6 +126,18 @@ fn configured(
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(3))
+            // sqlx pings every connection it hands out (a round trip before
+            // each query of a request); only one idle long enough to have
+            // been dropped by the server or a middlebox is worth that.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= PING_IDLE_AFTER {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_lazy(&env.database_url)
             .map_err(|e| format!("DATABASE_URL: {e}"))?;
         let pusher = PusherClient::new(env.pusher);

@@ -48,6 +48,8 @@ pub struct AppState {
     /// The SSE streams' fan-out hub (`streams`); its listener starts with the
     /// first stream.
     pub streams: Arc<streams::Hub>,
+    /// The request path's stream event writer (batched commits).
+    pub recorder: Arc<streams::Recorder>,
 }
 
 impl AppState {
@@ -59,6 +61,7 @@ impl AppState {
             media_root: std::env::var_os("WHATSAPP_MEDIA_ROOT")
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from),
+            recorder: Arc::new(streams::Recorder::new(pool.clone())),
             streams: Arc::new(streams::Hub::new(pool, streams::StreamConfig::default())),
         }
     }

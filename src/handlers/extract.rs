@@ -6,6 +6,8 @@
 #[cfg(test)]
 mod tests;
 
+use std::sync::Arc;
+
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -14,6 +16,7 @@ use serde::de::DeserializeOwned;
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 
 use super::pusher::PusherClient;
+use super::streams::Recorder;
 use super::{AppState, HandlerError};
 use crate::identity::{AuthScheme, Identity};
 use crate::store::StoreError;
@@ -70,6 +73,7 @@ pub struct Effects {
     dry_run: bool,
     pool: PgPool,
     pusher: PusherClient,
+    recorder: Arc<Recorder>,
 }
 
 impl FromRequestParts<AppState> for Effects {
@@ -87,6 +91,7 @@ impl FromRequestParts<AppState> for Effects {
             dry_run,
             pool: state.pool.clone(),
             pusher: state.pusher.clone(),
+            recorder: state.recorder.clone(),
         })
     }
 }
@@ -126,6 +131,21 @@ impl Effects {
         Ok(value)
     }
 
+    /// [`Effects::transact`] for a write of one statement (an idempotent
+    /// insert, whose second statement only reads): on a real request it runs
+    /// in autocommit, which saves the `BEGIN` and `COMMIT` round trips; a
+    /// dry-run still runs in a transaction that is rolled back.
+    pub async fn write_one<T>(
+        &self,
+        write: impl AsyncFnOnce(&mut PgConnection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        if self.dry_run {
+            return self.transact(write).await;
+        }
+        let mut conn = self.pool.acquire().await?;
+        write(&mut conn).await
+    }
+
     /// Send one event (skipped on a dry-run). The state change is already
     /// committed, so a failed broadcast is logged, not returned.
     pub async fn broadcast<T: Serialize>(&self, channel: &str, event: &str, payload: &T) {
@@ -140,7 +160,7 @@ impl Effects {
         // The SSE streams get the same JSON text as Soketi.
         if let Ok(text) = serde_json::to_string(payload) {
             for channel in channels {
-                super::streams::record(&self.pool, channel, event, &text).await;
+                self.recorder.record(channel, event, &text).await;
             }
         }
         if let Err(e) = self.pusher.trigger_many(channels, event, payload).await {

@@ -54,8 +54,9 @@ pub trait Announce<T> {
     fn created<'a>(&'a self, message: &'a T) -> impl Serialize + Sync + 'a;
 }
 
-/// Run one idempotent send: begin → `insert` → finish (commit, or roll back
-/// on a shadow dry-run) → `scope`'s event on `scope`'s channel only when
+/// Run one idempotent send: `insert` (one write statement, so autocommit;
+/// in a rolled-back transaction on a shadow dry-run, see
+/// [`Effects::write_one`]) → `scope`'s event on `scope`'s channel only when
 /// this request created the row. Answers 201 with the new row, or 200 with
 /// the first row stored under the key (a retry: no second row, no event).
 pub async fn send_once<T, A>(
@@ -67,7 +68,7 @@ where
     T: Serialize,
     A: Announce<T>,
 {
-    let sent = effects.transact(insert).await?;
+    let sent = effects.write_one(insert).await?;
     let status = if sent.created {
         let event = scope.created(&sent.row);
         effects

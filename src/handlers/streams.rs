@@ -17,6 +17,7 @@
 //! in [`sse`].
 
 pub mod hub;
+pub mod recorder;
 pub mod sse;
 
 use std::sync::Arc;
@@ -40,6 +41,7 @@ use crate::store::chatbot;
 use crate::store::stream_events;
 
 pub use hub::Hub;
+pub use recorder::Recorder;
 
 /// Stream limits and timings.
 #[derive(Debug, Clone)]
@@ -91,7 +93,8 @@ pub struct StreamQuery {
 }
 
 /// Record one published event when its channel has a stream (called by the
-/// writers right after they publish it, with the same JSON text). A failure
+/// writers right after they publish it, with the same JSON text). The
+/// request path records through [`Recorder`] instead (batched commits). A failure
 /// is logged: the state change is committed and Soketi has the event.
 pub async fn record(pool: &sqlx::PgPool, channel: &str, event: &str, payload: &str) {
     if !stream_events::is_streamable(channel) {

@@ -61,6 +61,26 @@ pub struct ThreadScope {
 }
 
 impl ThreadScope {
+    /// The scope of a thread the session caller participates in, else 404
+    /// ([`member_thread`] and [`ThreadScope::load`] in one query).
+    pub async fn of_member(
+        state: &AppState,
+        caller: &Caller,
+        thread_id: &str,
+    ) -> Result<Self, HandlerError> {
+        let user = caller.session_user()?;
+        let (thread, participants) =
+            threads::participant_thread_with_participants(&state.pool, thread_id, user)
+                .await?
+                .ok_or(HandlerError::NotFound("thread_not_found"))?;
+        let key = channels::thread_key(&thread.id, &participants);
+        Ok(ThreadScope {
+            thread,
+            participants,
+            key,
+        })
+    }
+
     pub async fn load<'e>(db: impl PgExecutor<'e>, thread: ThreadRef) -> Result<Self, StoreError> {
         let participants = threads::participants(db, &thread.id).await?;
         let key = channels::thread_key(&thread.id, &participants);
@@ -148,15 +168,28 @@ async fn page(
     Path(thread_id): Path<String>,
     paging: Result<Paging, HandlerError>,
 ) -> Result<Json<MessagePage<Message>>, HandlerError> {
-    let thread = member_thread(&state, &caller, &thread_id).await?;
-    let paging = paging?;
+    let user = caller.session_user()?;
+    let paging = match paging {
+        Ok(paging) => paging,
+        Err(bad) => {
+            // Not a participant is a 404 before a bad parameter is a 400.
+            member_thread(&state, &caller, &thread_id).await?;
+            return Err(bad);
+        }
+    };
     let page = threads::page_messages(
         &state.pool,
-        &thread.id,
+        &thread_id,
+        user,
         paging.cursor.as_ref(),
         paging.limit,
     )
     .await?;
+    if page.0.is_empty() {
+        // No rows: an empty page, or not a participant (the one query
+        // answers both the same way).
+        member_thread(&state, &caller, &thread_id).await?;
+    }
     Ok(Json(page.into()))
 }
 
@@ -167,11 +200,10 @@ async fn send(
     Path(thread_id): Path<String>,
     body: Result<JsonBody<SendRequest>, HandlerError>,
 ) -> Result<(StatusCode, Json<MessageEnvelope<Message>>), HandlerError> {
-    let thread = member_thread(&state, &caller, &thread_id).await?;
+    let scope = ThreadScope::of_member(&state, &caller, &thread_id).await?;
     let JsonBody(req) = body?;
     let (text, key) = req.checked()?;
     let user = caller.session_user()?;
-    let scope = ThreadScope::load(&state.pool, thread).await?;
     let thread = &scope.thread;
     send_once(&effects, &scope, async |tx| {
         threads::send_message(tx, &thread.id, user, text, key).await

@@ -44,6 +44,36 @@ pub async fn append<'e>(
     Ok(id)
 }
 
+/// One event to record (see [`append_all`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvent {
+    pub channel: String,
+    pub event: String,
+    pub payload: String,
+}
+
+/// Record several events in one statement, so one commit (one WAL flush)
+/// serves them all; the rows are those [`append`] writes, and within a
+/// channel their ids follow the order of `events`. Appended grouped by
+/// channel name (stable), so every batch takes the channels' advisory locks
+/// in the same order and two batching writers never deadlock.
+pub async fn append_all(pool: &PgPool, events: &[&NewEvent]) -> Result<(), StoreError> {
+    let mut sorted = events.to_vec();
+    sorted.sort_by(|a, b| a.channel.cmp(&b.channel));
+    let column = |f: fn(&NewEvent) -> &str| sorted.iter().map(|e| f(e)).collect::<Vec<&str>>();
+    sqlx::query(
+        r#"SELECT stream_event_append(c, e, p)
+           FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS x(c, e, p, n)
+           ORDER BY n"#,
+    )
+    .bind(column(|e| &e.channel))
+    .bind(column(|e| &e.event))
+    .bind(column(|e| &e.payload))
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
 /// Up to `limit` events of `channel` after `after`, oldest first.
 pub async fn after(
     pool: &PgPool,

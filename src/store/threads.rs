@@ -107,6 +107,28 @@ pub async fn participant_thread(
     .await?)
 }
 
+/// [`participant_thread`] and that thread's [`participants`] in one
+/// statement (a send needs both: one round trip instead of two).
+pub async fn participant_thread_with_participants(
+    pool: &PgPool,
+    thread_id: &str,
+    user_id: &str,
+) -> Result<Option<(ThreadRef, Vec<String>)>, StoreError> {
+    let row: Option<(String, String, Vec<String>)> = sqlx::query_as(
+        r#"SELECT t."id", t."tenantId", array_agg(o."userId" ORDER BY o."userId")
+           FROM "Thread" t
+           JOIN "ThreadParticipant" p ON p."threadId" = t."id" AND p."userId" = $2
+           JOIN "ThreadParticipant" o ON o."threadId" = t."id"
+           WHERE t."id" = $1
+           GROUP BY t."id", t."tenantId""#,
+    )
+    .bind(thread_id)
+    .bind(user_id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|(id, tenant_id, participants)| (ThreadRef { id, tenant_id }, participants)))
+}
+
 /// The user ids taking part in a thread, sorted.
 pub async fn participants<'e>(
     db: impl sqlx::PgExecutor<'e>,
@@ -189,20 +211,30 @@ impl SummaryRow {
     }
 }
 
-/// One newest-first page of a thread's messages and the next cursor.
+/// One newest-first page of a thread's messages and the next cursor, for a
+/// participant: the membership check of [`participant_thread`] is in the
+/// same statement (one round trip). No rows means not a participant or an
+/// empty page: the caller tells which.
 pub async fn page_messages(
     pool: &PgPool,
     thread_id: &str,
+    user_id: &str,
     after: Option<&Cursor>,
     limit: usize,
 ) -> Result<(Vec<Message>, Option<String>), StoreError> {
     const PAGE: &str = newest_first!(
         r#"SELECT "id", "threadId", "senderId", "body", "clientMessageId", "createdAt"
            FROM "Message"
-           WHERE "threadId" = $4"#,
+           WHERE "threadId" = $4
+             AND EXISTS (SELECT 1 FROM "Thread" t
+                         JOIN "ThreadParticipant" p ON p."threadId" = t."id"
+                         WHERE t."id" = $4 AND p."userId" = $5)"#,
         "createdAt",
     );
-    keyset::fetch_page(pool, PAGE, after, limit, |q| q.bind(thread_id)).await
+    keyset::fetch_page(pool, PAGE, after, limit, |q| {
+        q.bind(thread_id).bind(user_id)
+    })
+    .await
 }
 
 /// Insert a message unless (thread, sender, clientMessageId) exists

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{ThreadScope, member_thread};
+use super::ThreadScope;
 use crate::handlers::extract::{Caller, Effects, JsonBody};
 use crate::handlers::realtime::channels;
 use crate::handlers::{AppState, HandlerError};
@@ -74,7 +74,7 @@ pub async fn receipt(
     Path(thread_id): Path<String>,
     body: Result<JsonBody<ReceiptRequest>, HandlerError>,
 ) -> Result<Json<ReceiptEnvelope>, HandlerError> {
-    let thread = member_thread(&state, &caller, &thread_id).await?;
+    let scope = ThreadScope::of_member(&state, &caller, &thread_id).await?;
     let JsonBody(req) = body?;
     let message_id = req
         .message_id
@@ -87,11 +87,11 @@ pub async fn receipt(
     };
     let user = caller.session_user()?;
     let mut tx = effects.begin().await?;
-    let receipt = threads::record_receipt(&mut tx, &thread.id, &message_id, user, kind == "read")
-        .await?
-        .ok_or(HandlerError::NotFound("message_not_found"))?;
+    let receipt =
+        threads::record_receipt(&mut tx, &scope.thread.id, &message_id, user, kind == "read")
+            .await?
+            .ok_or(HandlerError::NotFound("message_not_found"))?;
     effects.finish(tx).await?;
-    let scope = ThreadScope::load(&state.pool, thread).await?;
     let (tenant_id, thread_key) = (scope.thread.tenant_id.as_str(), scope.key.as_str());
     let message_ids = [receipt.message_id.as_str()];
     match receipt.read_at.filter(|_| kind == "read") {
@@ -130,13 +130,12 @@ pub async fn typing(
     Path(thread_id): Path<String>,
     body: Result<JsonBody<TypingRequest>, HandlerError>,
 ) -> Result<StatusCode, HandlerError> {
-    let thread = member_thread(&state, &caller, &thread_id).await?;
+    let scope = ThreadScope::of_member(&state, &caller, &thread_id).await?;
     let JsonBody(req) = body?;
     let is_typing = req
         .is_typing
         .ok_or(HandlerError::Validation("invalid_is_typing"))?;
     let user = caller.session_user()?;
-    let scope = ThreadScope::load(&state.pool, thread).await?;
     let event = TypingEventPayload {
         thread_id: &scope.thread.id,
         user_id: user,
