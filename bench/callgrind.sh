@@ -14,7 +14,7 @@ source "$(dirname "$0")/setup.sh"
 N=${1:-20000}; CONNS=${2:-4}; KEEP=${3:-}
 VG=(valgrind --tool=callgrind --callgrind-out-file="$WORK/cg.%p")
 
-load() { taskset -c $LOAD_CORE target/release/examples/load "$@"; }
+load() { taskset -c $LOAD_CORE "$LOAD_BIN" "$@"; }
 measure() { # name pid url [header]
   local name=$1 pid=$2 url=$3 out reqs ir
   load "$url" "$CONNS" count=2000 ${4:+"$4"} >/dev/null

@@ -59,7 +59,7 @@ RATE_NGINX=$(( $(max_rps nginx) * RATE_PCT / 100 ))
 RATE_AUTH=$(( $(max_rps cutover-auth) * RATE_PCT / 100 ))
 at_rate() { # name rate url [header]
   local out
-  out=$(taskset -c $LOAD_CORE target/release/examples/load "$3" "$CONNS" "rate=$2,$SECS" ${4:+"$4"})
+  out=$(taskset -c $LOAD_CORE "$LOAD_BIN" "$3" "$CONNS" "rate=$2,$SECS" ${4:+"$4"})
   local errs; errs=$(sed -n 's/.*errors=\([0-9]*\).*/\1/p' <<<"$out")
   [ "$errs" = 0 ] || echo "warning: $1 at $2/s: $errs errors" >&2
   echo "$1 $2 $(sed -n 's/.*p50_ms=\([0-9.]*\) p99_ms=\([0-9.]*\).*/\1 \2/p' <<<"$out")" >> "$WORK/rates"

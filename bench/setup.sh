@@ -23,6 +23,7 @@ PROXY_CORE=0; LOAD_CORE=1
 # Binaries under test (override to compare builds, e.g. a saved "before").
 CUTOVER_BIN=${CUTOVER_BIN:-target/release/cutover}
 FLOOR_BIN=${FLOOR_BIN:-target/release/examples/pingora_floor}
+LOAD_BIN=${LOAD_BIN:-target/release/examples/load}
 
 [ -n "${BENCH_NO_BUILD:-}" ] || cargo build --release --quiet --bin cutover --example pingora_floor --example load
 
