@@ -130,7 +130,7 @@ pub async fn page_messages(
     after: Option<&Cursor>,
     limit: usize,
 ) -> Result<(Vec<ChatbotMessage>, Option<String>), StoreError> {
-    const PAGE: &str = newest_first!(
+    const PAGE: keyset::Page = newest_first!(
         r#"SELECT "id", "sessionId", "role", "body", "clientMessageId", "createdAt"
            FROM "ChatbotMessage"
            WHERE "sessionId" = $4"#,

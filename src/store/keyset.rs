@@ -21,23 +21,46 @@ use super::cursor::{self, Cursor};
 use super::{RowQuery, StoreError};
 
 /// `$select` (ending in a `WHERE` clause) + the keyset tail on the
-/// timestamp column `$key`: one static string, parameters as in the module
-/// contract.
+/// timestamp column `$key`: a [`Page`] of two static statements,
+/// parameters as in the module contract.
 macro_rules! newest_first {
     ($select:expr, $key:literal $(,)?) => {
-        concat!(
-            $select,
-            "\n AND ($1::timestamptz IS NULL OR (\"",
-            $key,
-            "\", \"id\") < ($1, $2))",
-            "\n ORDER BY \"",
-            $key,
-            "\" DESC, \"id\" DESC",
-            "\n LIMIT $3"
-        )
+        $crate::store::keyset::Page {
+            first: concat!(
+                $select,
+                "\n AND $1::timestamptz IS NULL AND $2::text IS NULL",
+                "\n ORDER BY \"",
+                $key,
+                "\" DESC, \"id\" DESC",
+                "\n LIMIT $3"
+            ),
+            after: concat!(
+                $select,
+                "\n AND (\"",
+                $key,
+                "\", \"id\") < ($1, $2)",
+                "\n ORDER BY \"",
+                $key,
+                "\" DESC, \"id\" DESC",
+                "\n LIMIT $3"
+            ),
+        }
     };
 }
 pub(crate) use newest_first;
+
+/// A list's page statements: the first page, and the pages after a cursor.
+///
+/// Two statements, not one with `$1 IS NULL OR (key, id) < ($1, $2)`: the
+/// handlers' connections run generic plans (`app::prefer_generic_plans`),
+/// and a generic plan cannot seek the index to an optional cursor: it would
+/// read every row newer than the cursor to find a later page. Each
+/// statement here seeks (`Index Cond`), whatever the parameters.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    pub first: &'static str,
+    pub after: &'static str,
+}
 
 /// A row of a newest-first list: where the next page starts after it.
 pub trait Keyed {
@@ -49,7 +72,7 @@ pub trait Keyed {
 /// the rows into the page and the next cursor ([`cursor::page`]).
 pub async fn fetch_page<'q, T>(
     pool: &PgPool,
-    sql: &'static str,
+    page: Page,
     after: Option<&'q Cursor>,
     limit: usize,
     scope: impl FnOnce(RowQuery<'q, T>) -> RowQuery<'q, T>,
@@ -57,6 +80,11 @@ pub async fn fetch_page<'q, T>(
 where
     T: Keyed + for<'r> FromRow<'r, PgRow> + Send + Unpin,
 {
+    let sql = if after.is_some() {
+        page.after
+    } else {
+        page.first
+    };
     let query = sqlx::query_as::<_, T>(sql)
         .bind(after.map(|c| c.created_at))
         .bind(after.map(|c| c.id.as_str()))

@@ -52,14 +52,22 @@ fn page_with_an_extra_row_has_a_next_cursor() {
 
 #[test]
 fn keyset_tail_pages_strictly_older_rows_newest_first() {
-    const SQL: &str = super::keyset::newest_first!(r#"SELECT "id" FROM t WHERE "k" = $4"#, "ts");
+    const PAGE: super::keyset::Page =
+        super::keyset::newest_first!(r#"SELECT "id" FROM t WHERE "k" = $4"#, "ts");
+    let tail = "\n ORDER BY \"ts\" DESC, \"id\" DESC\n LIMIT $3";
     assert_eq!(
-        SQL,
-        concat!(
+        PAGE.first,
+        format!(
+            "{}{}{tail}",
             r#"SELECT "id" FROM t WHERE "k" = $4"#,
-            "\n AND ($1::timestamptz IS NULL OR (\"ts\", \"id\") < ($1, $2))",
-            "\n ORDER BY \"ts\" DESC, \"id\" DESC",
-            "\n LIMIT $3"
+            "\n AND $1::timestamptz IS NULL AND $2::text IS NULL",
+        )
+    );
+    assert_eq!(
+        PAGE.after,
+        format!(
+            "{}{}{tail}",
+            r#"SELECT "id" FROM t WHERE "k" = $4"#, "\n AND (\"ts\", \"id\") < ($1, $2)",
         )
     );
 }

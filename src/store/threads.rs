@@ -222,7 +222,7 @@ pub async fn page_messages(
     after: Option<&Cursor>,
     limit: usize,
 ) -> Result<(Vec<Message>, Option<String>), StoreError> {
-    const PAGE: &str = newest_first!(
+    const PAGE: keyset::Page = newest_first!(
         r#"SELECT "id", "threadId", "senderId", "body", "clientMessageId", "createdAt"
            FROM "Message"
            WHERE "threadId" = $4

@@ -93,17 +93,29 @@ pub async fn page_messages(
     before: Option<&Cursor>,
     limit: usize,
 ) -> Result<(Vec<Message>, Option<String>), StoreError> {
-    const PAGE: &str = newest_first!(
-        r#"SELECT "id", "messageId", "remoteJid", "fromMe", "content",
+    // One statement per shape (a chat, or every chat): an optional `$5`
+    // would leave the generic plan unable to use the chat index.
+    macro_rules! page {
+        ($chats:literal) => {
+            newest_first!(
+                concat!(
+                    r#"SELECT "id", "messageId", "remoteJid", "fromMe", "content",
                   "messageType"::text AS "messageType", "status"::text AS "status",
                   "timestamp", "deliveredAt", "readAt", "mediaMimeType", "mediaSize",
                   "quotedMessageId", "senderId"
            FROM whatsapp_messages
            WHERE "sessionId" = $4
-             AND ($5::text IS NULL OR "remoteJid" = $5)"#,
-        "timestamp",
-    );
-    keyset::fetch_page(pool, PAGE, before, limit, |q| q.bind(session_id).bind(jid)).await
+             AND "#,
+                    $chats
+                ),
+                "timestamp",
+            )
+        };
+    }
+    const CHAT: keyset::Page = page!(r#""remoteJid" = $5"#);
+    const ALL: keyset::Page = page!("$5::text IS NULL");
+    let page = if jid.is_some() { CHAT } else { ALL };
+    keyset::fetch_page(pool, page, before, limit, |q| q.bind(session_id).bind(jid)).await
 }
 
 /// Zero a contact's unread count; `None` when there is no such contact,
