@@ -41,6 +41,8 @@ pub mod health;
 pub mod identity;
 /// Sliding-window comparison of rust with next per route, and the guard.
 pub mod judge;
+/// The serving process's log lines, written by a thread of their own.
+pub mod logbuf;
 /// Every metric name and its labels.
 pub mod metrics;
 /// Signed tester overrides: one tester's requests on a chosen side.

@@ -9,8 +9,10 @@ use cutover::config::Config;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
-    match cli.command {
+    // The proxy's lines go out through a writer thread (off the request
+    // path); the other commands write theirs directly.
+    init_logging(matches!(cli.command, Command::Serve { .. }));
+    let code = match cli.command {
         Command::Check(args) => cli::check(&cli.config, &args),
         Command::Routes => cli::routes(&cli.config),
         Command::Flip(args) => cli::flip(&cli.config, &args),
@@ -19,7 +21,11 @@ fn main() -> ExitCode {
         Command::Serve { upgrade } => serve(&cli.config, upgrade),
         Command::Handlers { listen } => handlers(&listen),
         Command::Migrate(args) => cli::migrate::run(&args),
-    }
+    };
+    // Every line written before the exit is out (the access lines of the
+    // requests drained at shutdown included).
+    cutover::logbuf::flush();
+    code
 }
 
 fn serve(path: &std::path::Path, upgrade: bool) -> ExitCode {
@@ -130,7 +136,10 @@ fn handlers(listen: &str) -> ExitCode {
     })
 }
 
-fn init_logging() {
+fn init_logging(buffered: bool) {
+    if buffered {
+        cutover::logbuf::install();
+    }
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let json = std::env::var("CUTOVER_LOG_FORMAT").is_ok_and(|v| v == "json");
@@ -139,7 +148,7 @@ fn init_logging() {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(ansi)
-        .with_writer(std::io::stderr);
+        .with_writer(cutover::logbuf::Writer);
     if json {
         builder.json().flatten_event(true).init();
     } else {

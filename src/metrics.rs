@@ -333,6 +333,7 @@ impl Metrics {
             Box::new(self.stage.clone()),
             Box::new(self.jwks_age.clone()),
             Box::new(self.jwks_fetches.clone()),
+            Box::new(crate::logbuf::DROPPED.clone()),
         ];
         for c in all {
             r.register(c).expect("metric names are unique");

@@ -195,12 +195,17 @@ async fn polling_only_client_outlives_the_read_timeout_across_heartbeats() {
     let ack = find(&events, "ack")[0];
     assert_eq!(ack["transport"], "polling", "{events:#?}");
     assert_eq!(find(&events, "answer-received")[0]["answer"], "yes: ready?");
-    // The held polls really were longer than the read timeout, and none was cut.
-    let lines = access_lines(&cutover);
-    let held: Vec<&Value> = lines
-        .iter()
-        .filter(|l| l["method"] == "GET" && l["duration_ms"].as_f64().unwrap() > READ_TIMEOUT_MS)
-        .collect();
+    // The held polls really were longer than the read timeout, and none was
+    // cut (access lines go out in batches: wait for the last ones).
+    let is_held =
+        |l: &&Value| l["method"] == "GET" && l["duration_ms"].as_f64().unwrap() > READ_TIMEOUT_MS;
+    let lines = support::eventually(std::time::Duration::from_secs(5), || async {
+        let lines = access_lines(&cutover);
+        (lines.iter().filter(is_held).count() >= 2).then_some(lines)
+    })
+    .await
+    .unwrap_or_else(|| access_lines(&cutover));
+    let held: Vec<&Value> = lines.iter().filter(is_held).collect();
     assert!(
         held.len() >= 2,
         "no long-poll held past the read timeout: {lines:#?}"

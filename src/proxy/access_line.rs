@@ -1,8 +1,9 @@
 //! The access line, written by hand: the bytes `tracing`'s compact (or
 //! `CUTOVER_LOG_FORMAT=json`) formatter writes for the `cutover::access`
 //! event, built without `core::fmt` in a per-thread buffer that is reused,
-//! and written to stderr in one call, as `tracing` writes it. Every request
-//! pays this line; through `tracing`'s formatter it cost ~5k instructions.
+//! and handed to [`crate::logbuf`] in one call, as `tracing` writes it.
+//! Every request pays this line; through `tracing`'s formatter it cost ~5k
+//! instructions.
 //!
 //! Only the plain case is written here: no error, no health change, field
 //! values of printable ASCII without `"` or `\` (nothing to escape in
@@ -13,7 +14,6 @@
 //! same environment variable. The tests compare both paths byte for byte.
 
 use std::cell::RefCell;
-use std::io::Write;
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -73,8 +73,8 @@ pub(super) fn write(line: &Line<'_>) -> bool {
         if !render(buf, format, SystemTime::now(), line) {
             return false;
         }
-        // As `tracing`'s writer: a failed write to stderr is dropped.
-        let _ = std::io::stderr().write_all(buf);
+        // Through the same writer as `tracing`'s lines (in order).
+        crate::logbuf::write(buf);
         true
     })
 }

@@ -273,6 +273,53 @@ async fn sigterm_drains_in_flight_requests_then_exits() {
     assert!(status.success(), "{status:?}\n{}", cutover.log());
 }
 
+/// Access lines are written by a thread of their own (`logbuf`, batched up
+/// to 20 ms): the ones still waiting when SIGTERM comes are written before
+/// the process exits, each once.
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_loses_no_access_line() {
+    const N: usize = 300;
+    let next = Upstream::start("next").await;
+    let rust = Upstream::start("rust").await;
+    let cfg = ConfigDir::new(&long_grace(routes_toml(
+        &next.url(),
+        &rust.url(),
+        "",
+        ROUTE,
+    )));
+    let mut cutover = Cutover::start(&cfg);
+    let client = reqwest::Client::new();
+    let statuses = futures::future::join_all((0..N).map(|i| {
+        let request = client.get(cutover.url(&format!("/api/chat/user-threads?n={i}")));
+        async move { request.send().await.map(|r| r.status().as_u16()) }
+    }))
+    .await;
+    assert!(
+        statuses.iter().all(|s| matches!(s, Ok(200))),
+        "{statuses:?}"
+    );
+    // At once: the last lines are still in the buffer.
+    cutover.signal("TERM");
+    let status = exit_status(&mut cutover, Duration::from_secs(10)).await;
+    assert!(status.is_some_and(|s| s.success()), "{}", cutover.log());
+    let log = cutover.log();
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("cutover::access"))
+        .collect();
+    assert_eq!(lines.len(), N, "{log}");
+    for i in 0..N {
+        let path = format!("/api/chat/user-threads?n={i} ");
+        let once = lines.iter().filter(|l| l.contains(&path)).count();
+        assert_eq!(once, 1, "request {i}: {once} lines\n{log}");
+    }
+    // Pingora's and cutover's own shutdown lines come after the last
+    // access line, as they were written.
+    let last_access = log.rfind("cutover::access").unwrap();
+    let done = log.find("every connection done").expect("no shutdown line");
+    assert!(done > last_access, "{log}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn sighup_reloads_at_once() {
     let next = Upstream::start("next").await;

@@ -341,9 +341,13 @@ schemes = ["service"]
         "{metrics}"
     );
     assert_eq!(next.hits.load(Ordering::SeqCst), 0);
-    assert!(
-        cutover.log().contains("backend=\"cutover\"") || cutover.log().contains("backend=cutover")
-    );
+    // Access lines go out in batches (`logbuf`): wait for this one.
+    let logged = eventually(Duration::from_secs(5), || async {
+        let log = cutover.log();
+        (log.contains("backend=\"cutover\"") || log.contains("backend=cutover")).then_some(())
+    })
+    .await;
+    assert!(logged.is_some(), "{}", cutover.log());
     // Proxied answers name the replica too.
     let r = reqwest::get(cutover.url("/page")).await.unwrap();
     assert_eq!(r.headers()["x-cutover-instance"], "replica-7");

@@ -300,7 +300,13 @@ async fn override_page_sets_and_clears_the_cookie_and_never_echoes_a_bad_token()
             .starts_with("cutover_override=; Path=/; Max-Age=0")
     );
 
-    let log = c.log();
+    // Access lines go out in batches (`logbuf`): wait for the last one.
+    let log = eventually(Duration::from_secs(5), || async {
+        let log = c.log();
+        log.contains("/-/override?clear=1").then_some(log)
+    })
+    .await
+    .unwrap_or_else(|| c.log());
     assert!(
         !log.contains(&t) && !log.contains(&bad),
         "a token is in the log"
