@@ -155,6 +155,21 @@ async fn slow_upstream_gives_json_504_after_the_read_timeout() {
 }
 
 /// A long grace period: exiting well before it shows the proxy did not wait it out.
+/// next and rust stand-ins and a cutover on `routes` with a 60 s grace
+/// period (keep the first three alive as long as the proxy).
+async fn long_grace_proxy(routes: &str) -> (Upstream, Upstream, ConfigDir, Cutover) {
+    let next = Upstream::start("next").await;
+    let rust = Upstream::start("rust").await;
+    let cfg = ConfigDir::new(&long_grace(routes_toml(
+        &next.url(),
+        &rust.url(),
+        "",
+        routes,
+    )));
+    let cutover = Cutover::start(&cfg);
+    (next, rust, cfg, cutover)
+}
+
 fn long_grace(toml: String) -> String {
     toml.replace("grace_period_seconds = 3", "grace_period_seconds = 60")
 }
@@ -174,15 +189,7 @@ async fn exit_status(cutover: &mut Cutover, within: Duration) -> Option<std::pro
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_on_an_idle_proxy_exits_at_once_not_after_the_grace_period() {
-    let next = Upstream::start("next").await;
-    let rust = Upstream::start("rust").await;
-    let cfg = ConfigDir::new(&long_grace(routes_toml(
-        &next.url(),
-        &rust.url(),
-        "",
-        ROUTE,
-    )));
-    let mut cutover = Cutover::start(&cfg);
+    let (_next, _rust, _cfg, mut cutover) = long_grace_proxy(ROUTE).await;
     // A served request leaves an idle keep-alive connection behind: it must
     // not hold the exit either.
     let client = reqwest::Client::new();
@@ -210,15 +217,7 @@ async fn sigterm_on_an_idle_proxy_exits_at_once_not_after_the_grace_period() {
 async fn a_request_arriving_just_after_sigterm_on_an_accepted_connection_is_answered() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    let next = Upstream::start("next").await;
-    let rust = Upstream::start("rust").await;
-    let cfg = ConfigDir::new(&long_grace(routes_toml(
-        &next.url(),
-        &rust.url(),
-        "",
-        ROUTE,
-    )));
-    let mut cutover = Cutover::start(&cfg);
+    let (_next, _rust, _cfg, mut cutover) = long_grace_proxy(ROUTE).await;
     let mut conn = tokio::net::TcpStream::connect(cutover.proxy).await.unwrap();
     // Let the proxy accept it (the SIGTERM line below says it did).
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -247,16 +246,8 @@ async fn a_request_arriving_just_after_sigterm_on_an_accepted_connection_is_answ
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_drains_in_flight_requests_then_exits() {
-    let next = Upstream::start("next").await;
-    let rust = Upstream::start("rust").await;
     let routes = "[[route]]\nid = \"slow\"\npath = \"/slow/{ms}\"\nkind = \"media\"\n";
-    let cfg = ConfigDir::new(&long_grace(routes_toml(
-        &next.url(),
-        &rust.url(),
-        "",
-        routes,
-    )));
-    let mut cutover = Cutover::start(&cfg);
+    let (_next, _rust, _cfg, mut cutover) = long_grace_proxy(routes).await;
     let url = cutover.url("/slow/1500");
     let inflight =
         tokio::spawn(async move { reqwest::get(url).await.map(|r| r.status().as_u16()) });
@@ -279,15 +270,7 @@ async fn sigterm_drains_in_flight_requests_then_exits() {
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_loses_no_access_line() {
     const N: usize = 300;
-    let next = Upstream::start("next").await;
-    let rust = Upstream::start("rust").await;
-    let cfg = ConfigDir::new(&long_grace(routes_toml(
-        &next.url(),
-        &rust.url(),
-        "",
-        ROUTE,
-    )));
-    let mut cutover = Cutover::start(&cfg);
+    let (_next, _rust, _cfg, mut cutover) = long_grace_proxy(ROUTE).await;
     let client = reqwest::Client::new();
     let statuses = futures::future::join_all((0..N).map(|i| {
         let request = client.get(cutover.url(&format!("/api/chat/user-threads?n={i}")));
