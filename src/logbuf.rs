@@ -106,7 +106,7 @@ pub fn write(bytes: &[u8]) {
 /// Write everything waiting, now (in order with the writer thread).
 pub fn flush() {
     if let Some(buffer) = BUFFER.get() {
-        write_batch(buffer);
+        write_batch(buffer, &[]);
     }
 }
 
@@ -119,8 +119,7 @@ fn try_flush(buffer: &Buffer) {
     if let Ok(mut waiting) = buffer.waiting.try_lock() {
         std::mem::swap(&mut *batch, &mut *waiting);
     }
-    let _ = std::io::stderr().write_all(&batch);
-    batch.clear();
+    write_out(&mut batch);
 }
 
 fn write_forever(buffer: &'static Buffer) {
@@ -143,19 +142,26 @@ fn write_forever(buffer: &'static Buffer) {
             }
             drop(waiting);
         }
-        write_batch(buffer);
+        write_batch(buffer, &[]);
     }
 }
 
-/// Take the waiting lines and write them, holding `writing` throughout so
-/// that two batches never interleave or swap order.
-fn write_batch(buffer: &Buffer) {
+/// Take the waiting lines, then `last`, and write them, holding `writing`
+/// throughout so that two batches never interleave or swap order.
+fn write_batch(buffer: &Buffer, last: &[u8]) {
     let mut batch = lock(&buffer.writing);
     std::mem::swap(&mut *batch, &mut *lock(&buffer.waiting));
+    batch.extend_from_slice(last);
+    write_out(&mut batch);
+}
+
+/// Write `batch` to stderr (a failed write is dropped, as `tracing`'s is)
+/// and empty it.
+fn write_out(batch: &mut Vec<u8>) {
     if batch.is_empty() {
         return;
     }
-    let _ = std::io::stderr().write_all(&batch);
+    let _ = std::io::stderr().write_all(batch);
     batch.clear();
     if batch.capacity() > 4 * FLUSH_BYTES {
         // After a burst: give the memory back.
@@ -172,8 +178,10 @@ pub struct Writer;
 
 impl Write for Writer {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        write(bytes);
-        flush();
+        match BUFFER.get() {
+            Some(buffer) => write_batch(buffer, bytes),
+            None => write(bytes),
+        }
         Ok(bytes.len())
     }
 

@@ -62,12 +62,7 @@ impl Recorder {
 
     /// Append one event and wait for its commit (in a batch with whatever
     /// other events are waiting).
-    pub async fn append(
-        &self,
-        channel: &str,
-        event: &str,
-        payload: &str,
-    ) -> Result<(), StoreError> {
+    async fn append(&self, channel: &str, event: &str, payload: &str) -> Result<(), StoreError> {
         let event = NewEvent {
             channel: channel.to_owned(),
             event: event.to_owned(),
