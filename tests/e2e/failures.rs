@@ -101,8 +101,11 @@ async fn a_request_to_a_dead_backend_logs_exactly_one_line_with_the_error() {
     let rust = Upstream::start("rust").await;
     let cfg = ConfigDir::new(&routes_toml(&closed_port_url(), &rust.url(), "", ROUTE));
     let cutover = Cutover::start_with_env(&cfg, &[("CUTOVER_LOG_FORMAT", "json")]);
+    // Startup is over when config is watched and every service Pingora
+    // listed has logged its start (those lines may come after the port opens).
     let settled = eventually(Duration::from_secs(5), || async {
-        cutover.log().contains("watching config").then_some(())
+        let log = cutover.log();
+        (log.contains("watching config") && every_service_started(&log)).then_some(())
     })
     .await;
     assert!(settled.is_some(), "{}", cutover.log());
@@ -133,6 +136,25 @@ async fn a_request_to_a_dead_backend_logs_exactly_one_line_with_the_error() {
     assert_eq!(line["error_source"], "Upstream", "{line}");
     let detail = line["error_detail"].as_str().unwrap();
     assert!(detail.contains("127.0.0.1:1"), "{line}");
+}
+
+/// Whether each service in Pingora's "Starting services in dependency order"
+/// line has its "Starting service: <name>" line in a JSON log.
+fn every_service_started(log: &str) -> bool {
+    let Some(order) = log.lines().find_map(|l| {
+        let line: serde_json::Value = serde_json::from_str(l).ok()?;
+        let message = line["message"].as_str()?;
+        message
+            .strip_prefix("Starting services in dependency order: ")
+            .map(str::to_string)
+    }) else {
+        return false;
+    };
+    let names: Vec<String> = serde_json::from_str(&order).unwrap_or_default();
+    !names.is_empty()
+        && names
+            .iter()
+            .all(|name| log.contains(&format!("Starting service: {name}\"")))
 }
 
 #[tokio::test(flavor = "multi_thread")]
