@@ -4,7 +4,6 @@
 //! Request flow: route match → flag decision → backend (next upstream, the
 //! embedded rust router, or a remote rust upstream) → metrics and log.
 
-/// Admin listener: metrics, health, readiness, effective config.
 /// The allocator, with the `mimalloc` feature: cutover allocates and frees
 /// small header maps, strings and boxes on every request (glibc malloc/free
 /// was ~26k instructions of a pass-through request, `bench/callgrind.sh`).
@@ -14,6 +13,7 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Admin listener: metrics, health, readiness, effective config.
 pub mod admin;
 /// The rust handlers assembled from the environment, on their own runtime.
 pub mod app;

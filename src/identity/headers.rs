@@ -13,6 +13,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use hmac::{Hmac, Mac};
+use pingora::http::KnownHeaderName;
 use sha2::Sha256;
 
 use crate::decimal::decimal;
@@ -37,6 +38,19 @@ pub const IDENTITY_HEADERS: [&str; 6] = [
     HEADER_AUTH,
     HEADER_IDENTITY_SIG,
 ];
+/// The identity headers as the proxy inserts them: parsed once, never per
+/// request (vendored pingora-http patch 1, `KnownHeaderName`).
+mod known {
+    use super::KnownHeaderName;
+
+    pub static USER_ID: KnownHeaderName = KnownHeaderName::from_static(super::HEADER_USER_ID);
+    pub static USER_EMAIL: KnownHeaderName = KnownHeaderName::from_static(super::HEADER_USER_EMAIL);
+    pub static TENANT_ID: KnownHeaderName = KnownHeaderName::from_static(super::HEADER_TENANT_ID);
+    pub static AUTH: KnownHeaderName = KnownHeaderName::from_static(super::HEADER_AUTH);
+    pub static ISSUER: KnownHeaderName = KnownHeaderName::from_static(super::HEADER_ISSUER);
+    pub static IDENTITY_SIG: KnownHeaderName =
+        KnownHeaderName::from_static(super::HEADER_IDENTITY_SIG);
+}
 /// A signature older (or further in the future) than this is rejected. The
 /// proxy signs just before it sends, so the age is the upstream queueing delay
 /// plus clock skew between replicas (NTP: well under a second); 30 s keeps a
@@ -161,7 +175,7 @@ pub fn identity_headers(
         .map(|(name, value)| {
             // Every value is visible ASCII (`encode`, hex, digits).
             let value = value.to_str().unwrap_or_default().to_string();
-            (name, value)
+            (name.name().as_str(), value)
         })
         .collect()
 }
@@ -173,7 +187,7 @@ pub fn signed_identity(
     key: &IdentityKey,
     req: &SignedRequest<'_>,
     now_unix: u64,
-) -> impl Iterator<Item = (&'static str, http::HeaderValue)> + use<> {
+) -> impl Iterator<Item = (&'static KnownHeaderName, http::HeaderValue)> + use<> {
     let user = encode(&id.user_id);
     fn optional(v: &Option<String>) -> Cow<'_, str> {
         v.as_deref().map_or(Cow::Borrowed(""), encode)
@@ -190,12 +204,12 @@ pub fn signed_identity(
         .into_bytes();
     let value = |v: &str| (!v.is_empty()).then(|| header_value(v.as_bytes()));
     [
-        Some((HEADER_USER_ID, header_value(user.as_bytes()))),
-        value(&email).map(|v| (HEADER_USER_EMAIL, v)),
-        value(&tenant).map(|v| (HEADER_TENANT_ID, v)),
-        value(&issuer).map(|v| (HEADER_ISSUER, v)),
-        Some((HEADER_AUTH, http::HeaderValue::from_static(auth))),
-        Some((HEADER_IDENTITY_SIG, sig_value(now_unix, &sig))),
+        Some((&known::USER_ID, header_value(user.as_bytes()))),
+        value(&email).map(|v| (&known::USER_EMAIL, v)),
+        value(&tenant).map(|v| (&known::TENANT_ID, v)),
+        value(&issuer).map(|v| (&known::ISSUER, v)),
+        Some((&known::AUTH, http::HeaderValue::from_static(auth))),
+        Some((&known::IDENTITY_SIG, sig_value(now_unix, &sig))),
     ]
     .into_iter()
     .flatten()

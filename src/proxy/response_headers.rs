@@ -4,7 +4,7 @@
 //! instance` is set).
 
 use pingora::Result;
-use pingora::http::ResponseHeader;
+use pingora::http::{KnownHeaderName, ResponseHeader};
 
 use crate::metrics;
 use crate::reload::Snapshot;
@@ -35,6 +35,7 @@ pub(super) fn insert_response_headers(
     backend: &str,
 ) -> Result<()> {
     for (name, value) in each_header(&snap.config.live, route, backend) {
+        // A static name: inserted without parsing or allocating it.
         resp.insert_header(name, value)?;
     }
     Ok(())
@@ -45,22 +46,28 @@ fn headers_for<'a>(
     route: &'a str,
     backend: &'a str,
 ) -> Vec<(&'static str, &'a str)> {
-    each_header(live, route, backend).collect()
+    each_header(live, route, backend)
+        .map(|(name, value)| (name.name().as_str(), value))
+        .collect()
 }
+
+static ROUTE: KnownHeaderName = KnownHeaderName::from_static("x-cutover-route");
+static BACKEND: KnownHeaderName = KnownHeaderName::from_static("x-cutover-backend");
+static INSTANCE: KnownHeaderName = KnownHeaderName::from_static("x-cutover-instance");
 
 /// The one rule for which headers go out, without allocating.
 fn each_header<'a>(
     live: &'a crate::config::LiveSettings,
     route: &'a str,
     backend: &'a str,
-) -> impl Iterator<Item = (&'static str, &'a str)> {
+) -> impl Iterator<Item = (&'static KnownHeaderName, &'a str)> {
     let own = live.response_headers;
     [
-        own.then_some(("x-cutover-route", route)),
-        own.then_some(("x-cutover-backend", backend)),
+        own.then_some((&ROUTE, route)),
+        own.then_some((&BACKEND, backend)),
         live.instance
             .as_deref()
-            .map(|instance| ("x-cutover-instance", instance)),
+            .map(|instance| (&INSTANCE, instance)),
     ]
     .into_iter()
     .flatten()

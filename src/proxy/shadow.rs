@@ -176,7 +176,7 @@ impl ShadowState {
                     target,
                 };
                 for (name, value) in signed_identity(id, key, &signed, super::unix_now()) {
-                    headers.insert(name, value);
+                    headers.insert(name.name(), value);
                 }
             }
             CopyRequest {
