@@ -14,6 +14,7 @@ mod flagset;
 mod health;
 mod offline;
 mod r#override;
+mod peeked;
 mod raw;
 pub mod shadow;
 mod suggest;
@@ -205,7 +206,10 @@ impl ConfigFiles {
         use sha2::{Digest, Sha256};
         let routes_text =
             std::fs::read_to_string(routes_path).map_err(|e| ConfigError::io(routes_path, &e))?;
-        let flags_dir = raw::flags_dir_of(routes_path, &routes_text);
+        let peeked::Peeked {
+            flags_dir,
+            referenced,
+        } = peeked::peek(routes_path, &routes_text);
         let mut names = Vec::new();
         match std::fs::read_dir(&flags_dir) {
             Ok(entries) => {
@@ -240,11 +244,7 @@ impl ConfigFiles {
         }
         let base = routes_path.parent().unwrap_or(Path::new("."));
         let mut secret_files = Vec::new();
-        let override_files = r#override::referenced_files(&routes_text);
-        for name in auth::referenced_files(&routes_text)
-            .into_iter()
-            .chain(override_files)
-        {
+        for name in referenced {
             let path = base.join(&name);
             let digest: Option<[u8; 32]> = std::fs::read(&path)
                 .ok()
