@@ -30,6 +30,11 @@ impl Side {
         }
     }
 
+    /// [`Side::as_str`] as an `x-cutover-backend` header value (static: no copy).
+    pub fn header_value(self) -> http::HeaderValue {
+        http::HeaderValue::from_static(self.as_str())
+    }
+
     pub fn other(self) -> Side {
         match self {
             Side::Next => Side::Rust,

@@ -175,7 +175,7 @@ impl ProxyHttp for Cutover {
             a.head(resp.status.as_u16(), &resp.headers);
         }
         if let Some(snap) = &ctx.snap {
-            insert_response_headers(resp, snap, ctx.route_label(), ctx.side.as_str())?;
+            insert_response_headers(resp, &snap.config.live, ctx.route.as_ref(), ctx.side)?;
         }
         if let Some(why) = ctx.fallback {
             resp.insert_header(crate::fallback::FALLBACK_HEADER, why)?;

@@ -11,11 +11,13 @@ mod tests;
 use std::fmt;
 use std::sync::Arc;
 
-use http::Method;
+use http::{HeaderValue, Method};
 
 /// A route id from `routes.toml` (also the metric label and flag file stem).
+/// It keeps its `x-cutover-route` header value, built once: every response
+/// on the route carries it, cloned (a reference count), not copied.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct RouteId(Arc<str>);
+pub struct RouteId(Arc<str>, HeaderValue);
 
 impl RouteId {
     /// Ids are `[a-z0-9][a-z0-9-_.]*`, at most 64 chars, so they are safe as
@@ -26,8 +28,10 @@ impl RouteId {
             && s.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
             && s.chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c));
-        if ok {
-            Ok(RouteId(Arc::from(s)))
+        // The characters allowed are all valid in a header value.
+        let header = HeaderValue::from_str(s).ok().filter(|_| ok);
+        if let Some(header) = header {
+            Ok(RouteId(Arc::from(s), header))
         } else {
             Err(format!(
                 "route id `{s}` is invalid: use lowercase letters, digits, `-`, `_`, `.` (max 64)"
@@ -37,6 +41,11 @@ impl RouteId {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The id as an `x-cutover-route` header value.
+    pub fn header_value(&self) -> &HeaderValue {
+        &self.1
     }
 }
 

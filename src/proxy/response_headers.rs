@@ -3,11 +3,14 @@
 //! response_headers = false`) and `x-cutover-instance` (when `[server]
 //! instance` is set).
 
+use http::HeaderValue;
 use pingora::Result;
 use pingora::http::{KnownHeaderName, ResponseHeader};
 
+use crate::flags::Side;
 use crate::metrics;
 use crate::reload::Snapshot;
+use crate::route::RouteId;
 
 /// `x-cutover-route` / `x-cutover-backend` (`next`, `rust` or `cutover`),
 /// unless turned off in config; `x-cutover-instance` when `[server]
@@ -27,19 +30,27 @@ pub(super) fn own_headers(live: &crate::config::LiveSettings) -> Vec<(&'static s
 }
 
 /// [`response_headers`] inserted into a relayed response, without building
-/// a list first: every proxied response pays this.
+/// a list first: every proxied response pays this. The route's value is the
+/// one built with its id, the backend's a static one: nothing is copied.
 pub(super) fn insert_response_headers(
     resp: &mut ResponseHeader,
-    snap: &Snapshot,
-    route: &str,
-    backend: &str,
+    live: &crate::config::LiveSettings,
+    route: Option<&RouteId>,
+    side: Side,
 ) -> Result<()> {
-    for (name, value) in each_header(&snap.config.live, route, backend) {
-        // A static name: inserted without parsing or allocating it.
-        resp.insert_header(name, value)?;
+    if live.response_headers {
+        let route = route.map_or(UNMATCHED_VALUE, |r| r.header_value().clone());
+        // Static names: inserted without parsing or allocating them.
+        resp.insert_header(&ROUTE, route)?;
+        resp.insert_header(&BACKEND, side.header_value())?;
+    }
+    if let Some(instance) = live.instance.as_deref() {
+        resp.insert_header(&INSTANCE, instance)?;
     }
     Ok(())
 }
+
+const UNMATCHED_VALUE: HeaderValue = HeaderValue::from_static(metrics::UNMATCHED);
 
 fn headers_for<'a>(
     live: &'a crate::config::LiveSettings,

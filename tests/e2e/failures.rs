@@ -508,3 +508,75 @@ async fn an_upload_refused_by_auth_gets_the_401_not_a_reset() {
         assert_eq!(v["error"], "unauthorized", "round {round}");
     }
 }
+
+/// A next that keeps no connection alive although it says nothing about it:
+/// each answer is a keep-alive HTTP/1.1 response (no `Connection: close`),
+/// then the socket is closed at once or a few milliseconds later. cutover
+/// pools each of those connections and must never fail a client on one that
+/// died meanwhile: a closed one is dropped from the pool (idle poll, the
+/// check on reuse), and a request that fails on a reused connection before
+/// any answer is retried on a new one. Covers pingora-core patch 5 (a pooled
+/// connection's peer checked without `getpeername`).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_next_closing_its_kept_alive_connections_never_fails_a_request() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let next = format!("http://{}", listener.local_addr().unwrap());
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let n = count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match sock.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(k) => head.extend_from_slice(&buf[..k]),
+                    }
+                }
+                let answer =
+                    b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok";
+                let _ = sock.write_all(answer).await;
+                // Closed at once, or while cutover holds it in its pool.
+                tokio::time::sleep(Duration::from_millis(n % 3 * 4)).await;
+            });
+        }
+    });
+    let rust = Upstream::start("rust").await;
+    let cfg = ConfigDir::new(&routes_toml(&next, &rust.url(), "", ROUTE));
+    let cutover = Cutover::start(&cfg);
+    let client = reqwest::Client::new();
+    let mut failures = Vec::new();
+    for i in 0..90 {
+        match client
+            .get(cutover.url("/api/chat/user-threads"))
+            .send()
+            .await
+        {
+            Ok(r) => {
+                let status = r.status().as_u16();
+                let body = r.text().await.unwrap_or_default();
+                if (status, body.as_str()) != (200, "ok") {
+                    failures.push(format!("request {i}: {status} {body}"));
+                }
+            }
+            Err(e) => failures.push(format!("request {i}: {e}")),
+        }
+        if i % 2 == 1 {
+            tokio::time::sleep(Duration::from_millis(3)).await;
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}\n{}", cutover.log());
+    let connections = accepted.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        connections >= 90,
+        "only {connections} upstream connections: none was closed?"
+    );
+    assert!(
+        !cutover.log().contains("ERROR"),
+        "an ERROR line for a closed pooled connection:\n{}",
+        cutover.log()
+    );
+}

@@ -175,6 +175,22 @@ impl ConnectionNominations {
     }
 }
 
+/// Whether the request has any field [sanitize_h1_upstream_request] acts on:
+/// `Connection` (and so any field it nominates), `Upgrade`, or a standard
+/// hop-by-hop field. Without one, there is nothing to remove or reject.
+fn has_connection_fields(req: &RequestHeader) -> bool {
+    req.headers.keys().any(|name| {
+        name == header::CONNECTION
+            || name == header::UPGRADE
+            || name == header::TE
+            || name == header::TRAILER
+            || name == header::TRANSFER_ENCODING
+            || name == header::PROXY_AUTHENTICATE
+            || name == header::PROXY_AUTHORIZATION
+            || matches!(name.as_str(), KEEP_ALIVE | PROXY_CONNECTION | HTTP2_SETTINGS)
+    })
+}
+
 fn strip_standard_hop_by_hop_headers(req: &mut RequestHeader) {
     req.remove_header(KEEP_ALIVE);
     req.remove_header(PROXY_CONNECTION);
@@ -334,6 +350,13 @@ pub(crate) fn sanitize_h1_upstream_request(
     downstream_is_http11: bool,
 ) -> Result<()> {
     if policy == HttpUpstreamRequestPolicy::preserve() {
+        return Ok(());
+    }
+    // cutover patch 8: most requests carry none of the fields this function
+    // removes, and looking each one up (ten removals, each parsing and
+    // hashing its name) cost more than the rest of the upstream head's
+    // preparation. One pass over the names the request has decides it.
+    if !has_connection_fields(req) {
         return Ok(());
     }
 
@@ -559,6 +582,29 @@ mod tests {
                 .unwrap();
         }
         request
+    }
+
+    #[test]
+    fn connection_fields_are_found_by_any_spelling() {
+        // cutover patch 8: the early return must see every field the
+        // sanitizer acts on, whatever case the client sent it in.
+        for name in [
+            "Connection",
+            "upgrade",
+            "TE",
+            "Trailer",
+            "Transfer-Encoding",
+            "Proxy-Authenticate",
+            "Proxy-Authorization",
+            "Keep-Alive",
+            "Proxy-Connection",
+            "HTTP2-Settings",
+        ] {
+            let request = request_with_headers(&[("Host", "a"), (name, "x")]);
+            assert!(has_connection_fields(&request), "{name}");
+        }
+        let plain = request_with_headers(&[("Host", "a"), ("Accept", "*/*"), ("X-Keep", "1")]);
+        assert!(!has_connection_fields(&plain));
     }
 
     #[test]

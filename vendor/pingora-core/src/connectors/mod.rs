@@ -267,7 +267,7 @@ impl TransportConnector {
                         // test_reusable_stream: we assume server would never actively send data
                         // first on an idle stream.
                         #[cfg(unix)]
-                        if peer.matches_fd(stream.id())
+                        if reused_peer_matches(peer, &stream)
                             && test_reusable_stream(&mut stream, &self.unexpected_data_conn_count)
                         {
                             Some(stream)
@@ -478,6 +478,33 @@ use futures::future::FutureExt;
 use tokio::io::AsyncReadExt;
 
 /// Test whether a stream is already closed or not reusable (server sent unexpected data)
+/// cutover patch 5: whether a pooled stream leads to `peer`, checked against
+/// the address recorded when the connection was made (`SocketDigest::peer_addr`,
+/// set by `l4::connect`) instead of a `getpeername` syscall on every reuse.
+/// The check guards against a pool-key collision handing out a connection
+/// to another peer; the recorded address answers that without the kernel.
+/// A stream without a recorded address (a custom connector) or a peer
+/// reached through a proxy keeps the `getpeername` check ([Peer::matches_fd]).
+/// A connection the peer has closed is still caught: by the idle poll while
+/// it waits in the pool, by [test_reusable_stream] here, and by the retry of
+/// a request that failed on a reused connection.
+#[cfg(unix)]
+fn reused_peer_matches<P: Peer>(peer: &P, stream: &Stream) -> bool {
+    if peer.get_proxy().is_none() {
+        if let Some(digest) = stream.get_socket_digest() {
+            if let Some(Some(recorded)) = digest.peer_addr.get() {
+                let expected = peer.address();
+                if recorded == expected {
+                    return true;
+                }
+                log::error!("Crit: pooled connection to {recorded} found for peer {expected}");
+                return false;
+            }
+        }
+    }
+    peer.matches_fd(stream.id())
+}
+
 fn test_reusable_stream(stream: &mut Stream, unexpected_data_conn_count: &AtomicU64) -> bool {
     let mut buf = [0; 1];
     // tokio::task::unconstrained because now_or_never may yield None when the future is ready
