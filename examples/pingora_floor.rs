@@ -16,7 +16,8 @@ use pingora::prelude::*;
 use pingora::server::configuration::ServerConf;
 
 // The same allocator as cutover when it is built with the `mimalloc`
-// feature (cutover sets it in its library; this example does not link it).
+// feature, on by default (cutover sets it in its library; this example does
+// not link it).
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

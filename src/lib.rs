@@ -4,7 +4,8 @@
 //! Request flow: route match → flag decision → backend (next upstream, the
 //! embedded rust router, or a remote rust upstream) → metrics and log.
 
-/// The allocator, with the `mimalloc` feature: cutover allocates and frees
+/// The allocator, with the `mimalloc` feature (on by default; built without
+/// transparent huge pages, see `Cargo.toml`): cutover allocates and frees
 /// small header maps, strings and boxes on every request (glibc malloc/free
 /// was ~26k instructions of a pass-through request, `bench/callgrind.sh`).
 /// In the library so every binary and example that links it (the Pingora
