@@ -12,14 +12,15 @@ command -v strace >/dev/null || { echo "bench: strace is missing (apt-get instal
 N=${1:-20000}; CONNS=${2:-4}
 load() { taskset -c $LOAD_CORE "$LOAD_BIN" "$@"; }
 trace() { # name pid url
-  local name=$1 pid=$2 url=$3 out
+  local name=$1 pid=$2 url=$3
   load "$url" "$CONNS" count=2000 >/dev/null
   strace -c -f -p "$pid" -o "$WORK/strace.$name" 2>/dev/null &
   local st=$!; sleep 1
   load "$url" "$CONNS" count="$N" >/dev/null
   sleep 0.5; kill -INT "$st"; wait "$st" 2>/dev/null || true
   echo "== $name: syscalls per request ($N requests, $CONNS connections)"
-  awk -v n="$N" '$1 ~ /^[0-9.]+$/ && NF >= 5 { c = $4; name = $NF; if (name != "total") printf "  %-16s %6.2f\n", name, c / n; if (name == "total") printf "  %-16s %6.2f\n", "TOTAL", c / n }' "$WORK/strace.$name" \
+  # strace -c rows: % time, seconds, usecs/call, calls, [errors,] name.
+  awk -v n="$N" '$1 ~ /^[0-9.]+$/ && NF >= 5 { printf "  %-16s %6.2f\n", ($NF == "total" ? "TOTAL" : $NF), $4 / n }' "$WORK/strace.$name" \
     | sort -k2 -nr | head -12
 }
 trace nginx "$(nginx_worker)" "http://127.0.0.1:$NGINX/plain"

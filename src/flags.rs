@@ -32,7 +32,12 @@ impl Side {
 
     /// [`Side::as_str`] as an `x-cutover-backend` header value (static: no copy).
     pub fn header_value(self) -> http::HeaderValue {
-        http::HeaderValue::from_static(self.as_str())
+        const NEXT: http::HeaderValue = http::HeaderValue::from_static("next");
+        const RUST: http::HeaderValue = http::HeaderValue::from_static("rust");
+        match self {
+            Side::Next => NEXT,
+            Side::Rust => RUST,
+        }
     }
 
     pub fn other(self) -> Side {

@@ -15,9 +15,15 @@ use http::{HeaderValue, Method};
 
 /// A route id from `routes.toml` (also the metric label and flag file stem).
 /// It keeps its `x-cutover-route` header value, built once: every response
-/// on the route carries it, cloned (a reference count), not copied.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct RouteId(Arc<str>, HeaderValue);
+/// on the route carries it, cloned (a reference count), not copied. Ids
+/// compare, order and hash by their text alone.
+#[derive(Clone)]
+pub struct RouteId(Arc<Named>);
+
+struct Named {
+    text: Box<str>,
+    header: HeaderValue,
+}
 
 impl RouteId {
     /// Ids are `[a-z0-9][a-z0-9-_.]*`, at most 64 chars, so they are safe as
@@ -28,30 +34,63 @@ impl RouteId {
             && s.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
             && s.chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c));
-        // The characters allowed are all valid in a header value.
-        let header = HeaderValue::from_str(s).ok().filter(|_| ok);
-        if let Some(header) = header {
-            Ok(RouteId(Arc::from(s), header))
-        } else {
-            Err(format!(
+        // Every character allowed is valid in a header value.
+        match HeaderValue::from_str(s) {
+            Ok(header) if ok => Ok(RouteId(Arc::new(Named {
+                text: s.into(),
+                header,
+            }))),
+            _ => Err(format!(
                 "route id `{s}` is invalid: use lowercase letters, digits, `-`, `_`, `.` (max 64)"
-            ))
+            )),
         }
     }
 
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.0.text
     }
 
     /// The id as an `x-cutover-route` header value.
     pub fn header_value(&self) -> &HeaderValue {
-        &self.1
+        &self.0.header
+    }
+}
+
+impl PartialEq for RouteId {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for RouteId {}
+
+impl PartialOrd for RouteId {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for RouteId {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl std::hash::Hash for RouteId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state)
+    }
+}
+
+impl fmt::Debug for RouteId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("RouteId").field(&self.as_str()).finish()
     }
 }
 
 impl fmt::Display for RouteId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 

@@ -4,8 +4,8 @@
 //! instance` is set).
 
 use http::HeaderValue;
-use pingora::Result;
 use pingora::http::{KnownHeaderName, ResponseHeader};
+use pingora::{Error, ErrorType, Result};
 
 use crate::flags::Side;
 use crate::metrics;
@@ -38,14 +38,18 @@ pub(super) fn insert_response_headers(
     route: Option<&RouteId>,
     side: Side,
 ) -> Result<()> {
-    if live.response_headers {
-        let route = route.map_or(UNMATCHED_VALUE, |r| r.header_value().clone());
-        // Static names: inserted without parsing or allocating them.
-        resp.insert_header(&ROUTE, route)?;
-        resp.insert_header(&BACKEND, side.header_value())?;
-    }
-    if let Some(instance) = live.instance.as_deref() {
-        resp.insert_header(&INSTANCE, instance)?;
+    let route = route.map_or(UNMATCHED_VALUE, |r| r.header_value().clone());
+    let values = each_header(
+        live,
+        Ok(route),
+        Ok(side.header_value()),
+        HeaderValue::from_str,
+    );
+    for (name, value) in values {
+        let value = value
+            .map_err(|e| Error::because(ErrorType::InvalidHTTPHeader, "x-cutover-instance", e))?;
+        // A static name: inserted without parsing or allocating it.
+        resp.insert_header(name, value)?;
     }
     Ok(())
 }
@@ -57,7 +61,7 @@ fn headers_for<'a>(
     route: &'a str,
     backend: &'a str,
 ) -> Vec<(&'static str, &'a str)> {
-    each_header(live, route, backend)
+    each_header(live, route, backend, |instance| instance)
         .map(|(name, value)| (name.name().as_str(), value))
         .collect()
 }
@@ -66,19 +70,21 @@ static ROUTE: KnownHeaderName = KnownHeaderName::from_static("x-cutover-route");
 static BACKEND: KnownHeaderName = KnownHeaderName::from_static("x-cutover-backend");
 static INSTANCE: KnownHeaderName = KnownHeaderName::from_static("x-cutover-instance");
 
-/// The one rule for which headers go out, without allocating.
-fn each_header<'a>(
+/// The one rule for which headers go out, without allocating: the route's
+/// and backend's values as given, the instance's made by `instance`.
+fn each_header<'a, V>(
     live: &'a crate::config::LiveSettings,
-    route: &'a str,
-    backend: &'a str,
-) -> impl Iterator<Item = (&'static KnownHeaderName, &'a str)> {
+    route: V,
+    backend: V,
+    instance: impl FnOnce(&'a str) -> V,
+) -> impl Iterator<Item = (&'static KnownHeaderName, V)> {
     let own = live.response_headers;
     [
         own.then_some((&ROUTE, route)),
         own.then_some((&BACKEND, backend)),
         live.instance
             .as_deref()
-            .map(|instance| (&INSTANCE, instance)),
+            .map(|name| (&INSTANCE, instance(name))),
     ]
     .into_iter()
     .flatten()

@@ -175,33 +175,33 @@ impl ConnectionNominations {
     }
 }
 
-/// Whether the request has any field [sanitize_h1_upstream_request] acts on:
-/// `Connection` (and so any field it nominates), `Upgrade`, or a standard
-/// hop-by-hop field. Without one, there is nothing to remove or reject.
+/// The standard hop-by-hop fields and `HTTP2-Settings`: what
+/// [strip_standard_hop_by_hop_headers] removes. With the fields `Connection`
+/// nominates, they are all [sanitize_h1_upstream_request] acts on (cutover
+/// patch 8: one list for both).
+static STANDARD_HOP_BY_HOP: [HeaderName; 10] = [
+    HeaderName::from_static(KEEP_ALIVE),
+    HeaderName::from_static(PROXY_CONNECTION),
+    header::PROXY_AUTHENTICATE,
+    header::PROXY_AUTHORIZATION,
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::CONNECTION,
+    header::UPGRADE,
+    HeaderName::from_static(HTTP2_SETTINGS),
+];
+
+/// Whether the request has any field [sanitize_h1_upstream_request] acts on.
+/// `Connection` is in the list, so a request nominating fields has one.
 fn has_connection_fields(req: &RequestHeader) -> bool {
-    req.headers.keys().any(|name| {
-        name == header::CONNECTION
-            || name == header::UPGRADE
-            || name == header::TE
-            || name == header::TRAILER
-            || name == header::TRANSFER_ENCODING
-            || name == header::PROXY_AUTHENTICATE
-            || name == header::PROXY_AUTHORIZATION
-            || matches!(name.as_str(), KEEP_ALIVE | PROXY_CONNECTION | HTTP2_SETTINGS)
-    })
+    req.headers.keys().any(|name| STANDARD_HOP_BY_HOP.contains(name))
 }
 
 fn strip_standard_hop_by_hop_headers(req: &mut RequestHeader) {
-    req.remove_header(KEEP_ALIVE);
-    req.remove_header(PROXY_CONNECTION);
-    req.remove_header(&header::PROXY_AUTHENTICATE);
-    req.remove_header(&header::PROXY_AUTHORIZATION);
-    req.remove_header(&header::TE);
-    req.remove_header(&header::TRAILER);
-    req.remove_header(&header::TRANSFER_ENCODING);
-    req.remove_header(&header::CONNECTION);
-    req.remove_header(&header::UPGRADE);
-    req.remove_header(HTTP2_SETTINGS);
+    for name in &STANDARD_HOP_BY_HOP {
+        req.remove_header(name);
+    }
 }
 
 /// Set H1 `Host` from the URI or absolute-form authority.

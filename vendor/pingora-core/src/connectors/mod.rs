@@ -477,7 +477,6 @@ impl PreferredHttpVersion {
 use futures::future::FutureExt;
 use tokio::io::AsyncReadExt;
 
-/// Test whether a stream is already closed or not reusable (server sent unexpected data)
 /// cutover patch 5: whether a pooled stream leads to `peer`, checked against
 /// the address recorded when the connection was made (`SocketDigest::peer_addr`,
 /// set by `l4::connect`) instead of a `getpeername` syscall on every reuse.
@@ -490,21 +489,25 @@ use tokio::io::AsyncReadExt;
 /// a request that failed on a reused connection.
 #[cfg(unix)]
 fn reused_peer_matches<P: Peer>(peer: &P, stream: &Stream) -> bool {
-    if peer.get_proxy().is_none() {
-        if let Some(digest) = stream.get_socket_digest() {
-            if let Some(Some(recorded)) = digest.peer_addr.get() {
-                let expected = peer.address();
-                if recorded == expected {
-                    return true;
-                }
-                log::error!("Crit: pooled connection to {recorded} found for peer {expected}");
-                return false;
-            }
+    let digest = peer
+        .get_proxy()
+        .is_none()
+        .then(|| stream.get_socket_digest())
+        .flatten();
+    match digest.as_deref().and_then(|d| d.peer_addr.get()) {
+        Some(Some(recorded)) if recorded == peer.address() => true,
+        Some(Some(recorded)) => {
+            log::error!(
+                "Crit: pooled connection to {recorded} found for peer {}",
+                peer.address()
+            );
+            false
         }
+        _ => peer.matches_fd(stream.id()),
     }
-    peer.matches_fd(stream.id())
 }
 
+/// Test whether a stream is already closed or not reusable (server sent unexpected data)
 fn test_reusable_stream(stream: &mut Stream, unexpected_data_conn_count: &AtomicU64) -> bool {
     let mut buf = [0; 1];
     // tokio::task::unconstrained because now_or_never may yield None when the future is ready

@@ -856,12 +856,14 @@ impl HttpSession {
             /* update headers */
             header.insert_header(header::DATE, date::get_cached_date())?;
 
-            // cutover patch 6: static values, not a copy into a new
+            // cutover patch 6: constant values, not a copy into a new
             // allocation for every response.
+            const KEEP_ALIVE: HeaderValue = HeaderValue::from_static("keep-alive");
+            const CLOSE: HeaderValue = HeaderValue::from_static("close");
             let connection_value = if self.will_keepalive() {
-                HeaderValue::from_static("keep-alive")
+                KEEP_ALIVE
             } else {
-                HeaderValue::from_static("close")
+                CLOSE
             };
             header.insert_header(header::CONNECTION, connection_value)?;
         }
