@@ -62,9 +62,7 @@ async fn auth_storm_is_capped_and_a_calm_client_gets_every_answer() {
     let cap = r#"per_client = "20/10s", burst = 10, per_channel = "5/10s", collapse = true, cache_ttl_ms = 2000"#;
     // The stand-in backend shares the test's 2 cores with 1,000 clients: give it
     // time, so a slow answer is not mistaken for a cap failure.
-    let toml = routes_toml(&next.url(), &rust.url(), "", &auth_route(cap))
-        .replace("read_timeout_ms = 1000", "read_timeout_ms = 20000")
-        .replace("connect_timeout_ms = 500", "connect_timeout_ms = 5000");
+    let toml = with_patient_timeouts(routes_toml(&next.url(), &rust.url(), "", &auth_route(cap)));
     let cfg = ConfigDir::new(&toml);
     let cutover = Cutover::start(&cfg);
     let url = cutover.url("/api/chat/realtime/auth");

@@ -16,7 +16,10 @@ use super::support::*;
 
 fn ticks_route(next: &Upstream, rust: &Upstream, keys: &str) -> ConfigDir {
     let routes = format!("[[route]]\nid = \"ticks\"\npath = \"/ticks\"\nkind = \"sse\"\n{keys}\n");
-    let cfg = ConfigDir::new(&routes_toml(&next.url(), &rust.url(), "", &routes));
+    // 200 streams open at once beside the other tests: a slow first byte
+    // from the stand-in is not what these tests are about.
+    let toml = with_patient_timeouts(routes_toml(&next.url(), &rust.url(), "", &routes));
+    let cfg = ConfigDir::new(&toml);
     cfg.write_flag("ticks", "backend = \"next\"\n");
     cfg
 }

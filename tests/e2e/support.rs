@@ -369,6 +369,15 @@ read_timeout_ms = 1000
     )
 }
 
+/// `routes_toml` for a test that opens hundreds of connections at once on a
+/// loaded 2-core machine (the test binary runs the others beside it): connect
+/// and read timeouts long enough that a slow stand-in is not an
+/// `upstream_timeout`, where timeouts are not what the test is about.
+pub fn with_patient_timeouts(toml: String) -> String {
+    toml.replace("connect_timeout_ms = 500", "connect_timeout_ms = 5000")
+        .replace("read_timeout_ms = 1000", "read_timeout_ms = 20000")
+}
+
 /// The real cutover binary, killed on drop.
 pub struct Cutover {
     pub child: Child,
