@@ -28,3 +28,4 @@ mod status_page;
 mod stream_policy;
 mod streams;
 mod support;
+mod upstream_pool;

@@ -15,6 +15,7 @@
 //! Connecting to servers
 
 pub mod http;
+mod idle_slot;
 pub mod l4;
 #[cfg(feature = "any_tls")]
 mod tls;
@@ -40,7 +41,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tls::TlsConnector;
-use tokio::sync::Mutex;
+use idle_slot::IdleSlot;
 
 #[derive(Clone, Debug)]
 pub(crate) struct IdleConnection {
@@ -170,7 +171,7 @@ impl ConnectorOptions {
 /// [TransportConnector] provides APIs to connect to servers via TCP or TLS with connection reuse
 pub struct TransportConnector {
     tls_ctx: tls::Connector,
-    connection_pool: Arc<ConnectionPool<Arc<Mutex<Stream>>>>,
+    connection_pool: Arc<ConnectionPool<IdleSlot>>,
     offload: Option<OffloadRuntime>,
     bind_to_v4: Vec<SocketAddr>,
     bind_to_v6: Vec<SocketAddr>,
@@ -249,60 +250,38 @@ impl TransportConnector {
 
     /// Try to find a reusable connection to the given server [Peer]
     pub async fn reused_stream<P: Peer + Send + Sync>(&self, peer: &P) -> Option<Stream> {
-        match self.connection_pool.get(&peer.reuse_hash()) {
-            Some(s) => {
-                debug!("find reusable stream, trying to acquire it");
-                {
-                    let _ = s.lock().await;
-                } // wait for the idle poll to release it
-                // cutover patch: the idle poll task's guard releases the lock
-                // before it drops its `Arc` clone, so on a multi-threaded
-                // runtime `try_unwrap` can run in between and fail: the
-                // healthy connection was discarded with an ERROR line. The
-                // clone is being dropped right now; give it a few yields.
-                let s = unwrap_released(s).await;
-                match s {
-                    Ok(l) => {
-                        let mut stream = l.into_inner();
-                        // test_reusable_stream: we assume server would never actively send data
-                        // first on an idle stream.
-                        #[cfg(unix)]
-                        if reused_peer_matches(peer, &stream)
-                            && test_reusable_stream(&mut stream, &self.unexpected_data_conn_count)
-                        {
-                            Some(stream)
-                        } else {
-                            None
-                        }
-                        #[cfg(windows)]
-                        {
-                            use std::os::windows::io::{AsRawSocket, RawSocket};
-                            struct WrappedRawSocket(RawSocket);
-                            impl AsRawSocket for WrappedRawSocket {
-                                fn as_raw_socket(&self) -> RawSocket {
-                                    self.0
-                                }
-                            }
-                            if peer.matches_sock(WrappedRawSocket(stream.id() as RawSocket))
-                                && test_reusable_stream(
-                                    &mut stream,
-                                    &self.unexpected_data_conn_count,
-                                )
-                            {
-                                Some(stream)
-                            } else {
-                                None
-                            }
-                        }
-                    }
-                    Err(_) => {
-                        warn!("pooled connection still shared after its idle poll released it: not reused");
-                        None
-                    }
+        let Some(slot) = self.connection_pool.get(&peer.reuse_hash()) else {
+            debug!("No reusable connection found for {peer}");
+            return None;
+        };
+        // cutover patch 7: taken out of its slot at once; the idle watcher,
+        // told by the pool, exits on its own (see `idle_slot`). `None`: the
+        // watcher found it closed a moment ago.
+        let mut stream = idle_slot::take(&slot)?;
+        // test_reusable_stream: we assume server would never actively send data
+        // first on an idle stream.
+        #[cfg(unix)]
+        if reused_peer_matches(peer, &stream)
+            && test_reusable_stream(&mut stream, &self.unexpected_data_conn_count)
+        {
+            Some(stream)
+        } else {
+            None
+        }
+        #[cfg(windows)]
+        {
+            use std::os::windows::io::{AsRawSocket, RawSocket};
+            struct WrappedRawSocket(RawSocket);
+            impl AsRawSocket for WrappedRawSocket {
+                fn as_raw_socket(&self) -> RawSocket {
+                    self.0
                 }
             }
-            None => {
-                debug!("No reusable connection found for {peer}");
+            if peer.matches_sock(WrappedRawSocket(stream.id() as RawSocket))
+                && test_reusable_stream(&mut stream, &self.unexpected_data_conn_count)
+            {
+                Some(stream)
+            } else {
                 None
             }
         }
@@ -327,23 +306,23 @@ impl TransportConnector {
         let id = stream.id();
         let meta = ConnectionMeta::new(key, id);
         debug!("Try to keepalive client session");
-        let stream = Arc::new(Mutex::new(stream));
-        let locked_stream = stream.clone().try_lock_owned().unwrap(); // safe as we just created it
-        let (notify_close, watch_use) = self.connection_pool.put(&meta, stream);
+        // cutover patch 7: a slot the watcher polls through, not a lock it holds.
+        let slot: IdleSlot = Arc::new(parking_lot::Mutex::new(Some(stream)));
+        let (notify_close, watch_use) = self.connection_pool.put(&meta, slot.clone());
         let idle_meta = IdleConnection::new(meta);
         let pool = self.connection_pool.clone(); //clone the arc
         let keepalive_pool_callback = self.keepalive_pool_callback.clone();
         let rt = pingora_runtime::current_handle();
         rt.spawn(async move {
-            if pool
-                .idle_poll(
-                    locked_stream,
-                    &idle_meta.connection,
-                    idle_timeout,
-                    notify_close,
-                    watch_use,
-                )
-                .await
+            if idle_slot::watch(
+                &pool,
+                slot,
+                &idle_meta.connection,
+                idle_timeout,
+                notify_close,
+                watch_use,
+            )
+            .await
             {
                 if let Some(callback) = keepalive_pool_callback {
                     callback(idle_meta.elapsed());
@@ -610,20 +589,6 @@ pub(crate) mod test_utils {
 
         (ready_rx, shutdown_tx, server_handle)
     }
-}
-
-/// cutover patch: `Arc::try_unwrap` of a pooled stream whose idle poll task
-/// has released its lock but may not yet have dropped its clone of the
-/// `Arc` (both happen in that task's guard drop, on another thread).
-async fn unwrap_released<T>(mut s: Arc<T>) -> std::result::Result<T, Arc<T>> {
-    for _ in 0..16 {
-        match Arc::try_unwrap(s) {
-            Ok(t) => return Ok(t),
-            Err(shared) => s = shared,
-        }
-        tokio::task::yield_now().await;
-    }
-    Arc::try_unwrap(s)
 }
 
 #[cfg(test)]
