@@ -21,7 +21,9 @@
 //! [`read_when_ready`] allocates the room when it polls the stream and frees
 //! it again if the stream has nothing to give, so an idle connection holds
 //! no read buffer. Once bytes flow, polls return data and nothing changes:
-//! the cost is one allocation per poll that finds the socket empty.
+//! the cost is one allocation per poll that finds the socket empty — none
+//! for a head-sized read (≤ 4 KiB), which goes through a stack buffer first
+//! and allocates only when it has bytes (`poll_probe`).
 
 use bytes::{BufMut, BytesMut};
 use std::future::poll_fn;
@@ -47,6 +49,9 @@ where
 {
     poll_fn(|cx| {
         let waiting = buf.is_empty();
+        if waiting && room <= PROBE_SIZE {
+            return poll_probe(Pin::new(&mut *stream), cx, buf, room.min(limit));
+        }
         if waiting {
             buf.reserve(room);
         }
@@ -57,6 +62,42 @@ where
         polled
     })
     .await
+}
+
+/// The largest `room` read through a stack buffer first (a request head's).
+const PROBE_SIZE: usize = 4096;
+
+/// A read into an empty `buf` of at most `len` (≤ [`PROBE_SIZE`]) bytes
+/// through a stack buffer: a poll that finds nothing allocates nothing (a
+/// kept-alive connection is polled with nothing to read once per request),
+/// and bytes read are copied into `buf`, allocated then. The same reads as
+/// reserving `len` first: at most `len` bytes each.
+fn poll_probe<S>(
+    stream: Pin<&mut S>,
+    cx: &mut Context<'_>,
+    buf: &mut BytesMut,
+    len: usize,
+) -> Poll<io::Result<usize>>
+where
+    S: AsyncRead + ?Sized,
+{
+    let mut probe = [std::mem::MaybeUninit::<u8>::uninit(); PROBE_SIZE];
+    let mut read_buf = ReadBuf::uninit(&mut probe[..len]);
+    match stream.poll_read(cx, &mut read_buf) {
+        Poll::Pending => {
+            if buf.capacity() > 0 {
+                *buf = BytesMut::new(); // nothing held while waiting
+            }
+            Poll::Pending
+        }
+        Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+        Poll::Ready(Ok(())) => {
+            let read = read_buf.filled();
+            buf.reserve(len.max(read.len()));
+            buf.put_slice(read);
+            Poll::Ready(Ok(read.len()))
+        }
+    }
 }
 
 /// One `poll_read` into the spare capacity of `buf` (at most `limit` bytes),
@@ -122,6 +163,39 @@ mod tests {
             assert!(futures::poll!(read.as_mut()).is_pending());
         }
         assert_eq!(buf.capacity(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_head_read_that_finds_nothing_holds_nothing_then_reads_with_room() {
+        let (mut client, mut server) = tokio::io::duplex(1024);
+        let mut buf = BytesMut::with_capacity(4096);
+        {
+            let read = read_when_ready(&mut server, &mut buf, 4096, usize::MAX);
+            let mut read = std::pin::pin!(read);
+            assert!(futures::poll!(read.as_mut()).is_pending());
+        }
+        assert_eq!(buf.capacity(), 0);
+        client.write_all(b"GET / HTTP/1.1\r\n").await.unwrap();
+        let n = read_when_ready(&mut server, &mut buf, 4096, usize::MAX)
+            .await
+            .unwrap();
+        assert_eq!((n, &buf[..]), (16, &b"GET / HTTP/1.1\r\n"[..]));
+        assert!(buf.capacity() >= 4096, "room for the rest of the head");
+    }
+
+    #[tokio::test]
+    async fn a_head_read_takes_at_most_its_room() {
+        let (mut client, mut server) = tokio::io::duplex(16384);
+        client.write_all(&[b'a'; 6000]).await.unwrap();
+        let mut buf = BytesMut::new();
+        let n = read_when_ready(&mut server, &mut buf, 4096, usize::MAX)
+            .await
+            .unwrap();
+        assert_eq!((n, buf.len()), (4096, 4096));
+        let n = read_when_ready(&mut server, &mut buf, 4096, usize::MAX)
+            .await
+            .unwrap();
+        assert_eq!((n, buf.len()), (1904, 6000));
     }
 
     #[tokio::test]
