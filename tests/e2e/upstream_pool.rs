@@ -115,11 +115,12 @@ async fn sequential_requests_reuse_one_connection_to_next() {
     assert_eq!(next.closed_by_cutover(), 0);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn an_idle_pooled_connection_is_closed_at_the_idle_timeout() {
-    let next = RawNext::start(false).await;
+/// One request, then cutover closes its pooled connection (`why`), then the
+/// next request is served on a new one.
+async fn closed_while_pooled_then_a_new_connection(babble: bool, idle_timeout_ms: u64, why: &str) {
+    let next = RawNext::start(babble).await;
     let rust = Upstream::start("rust").await;
-    let cfg = config(&next, &rust, 300);
+    let cfg = config(&next, &rust, idle_timeout_ms);
     let cutover = Cutover::start(&cfg);
     let client = reqwest::Client::new();
     get_ok(&client, &cutover, "first").await;
@@ -127,35 +128,22 @@ async fn an_idle_pooled_connection_is_closed_at_the_idle_timeout() {
         (next.closed_by_cutover() == 1).then_some(())
     })
     .await;
-    assert!(
-        closed.is_some(),
-        "the idle connection was not closed at 300 ms"
+    assert!(closed.is_some(), "{why}: the pooled connection stayed open");
+    get_ok(&client, &cutover, "after it was closed").await;
+    assert_eq!(
+        next.accepted(),
+        2,
+        "{why}: a new connection, not the closed one"
     );
-    get_ok(&client, &cutover, "after the timeout").await;
-    assert_eq!(next.accepted(), 2, "a new connection after the timeout");
     assert!(!cutover.log().contains("ERROR"), "{}", cutover.log());
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn an_idle_pooled_connection_is_closed_at_the_idle_timeout() {
+    closed_while_pooled_then_a_new_connection(false, 300, "idle past 300 ms").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_pooled_connection_next_writes_on_unasked_is_closed_and_not_reused() {
-    let next = RawNext::start(true).await;
-    let rust = Upstream::start("rust").await;
-    let cfg = config(&next, &rust, 60_000);
-    let cutover = Cutover::start(&cfg);
-    let client = reqwest::Client::new();
-    get_ok(&client, &cutover, "first").await;
-    let closed = eventually(Duration::from_secs(10), || async {
-        (next.closed_by_cutover() == 1).then_some(())
-    })
-    .await;
-    assert!(
-        closed.is_some(),
-        "a connection with unasked bytes stayed open"
-    );
-    get_ok(&client, &cutover, "after the bytes").await;
-    assert_eq!(
-        next.accepted(),
-        2,
-        "the talkative connection was not reused"
-    );
+    closed_while_pooled_then_a_new_connection(true, 60_000, "next wrote unasked").await;
 }
