@@ -19,6 +19,7 @@ use log::{debug, warn};
 use parking_lot::Mutex;
 use pingora_timeout::{sleep, timeout};
 use std::collections::HashMap;
+use std::future::Future;
 use std::io;
 use std::sync::Arc;
 use std::time::Duration;
@@ -324,7 +325,7 @@ impl<S> ConnectionPool<S> {
     /// Returns `true` if the connection was evicted from the pool, and `false` otherwise.
     pub async fn idle_poll<Stream>(
         &self,
-        connection: OwnedMutexGuard<Stream>,
+        mut connection: OwnedMutexGuard<Stream>,
         meta: &ConnectionMeta,
         timeout: Option<Duration>,
         notify_evicted: Arc<Notify>,
@@ -332,6 +333,31 @@ impl<S> ConnectionPool<S> {
     ) -> bool
     where
         Stream: AsyncRead + Unpin + Send,
+    {
+        let read_event = async move {
+            let mut buf = [0; 1];
+            connection.read(&mut buf[..]).await
+        };
+        self.idle_watch(read_event, meta, timeout, notify_evicted, watch_use)
+            .await
+    }
+
+    /// [Self::idle_poll] over any read of the idle connection: `read_event`
+    /// resolves when the connection has a byte, its end or an error.
+    ///
+    /// cutover patch 2: for a caller that does not hold the connection in a
+    /// `tokio::sync::Mutex` for the whole idle time (pingora-core's pooled
+    /// streams wait in a slot the read locks only while it polls).
+    pub async fn idle_watch<R>(
+        &self,
+        read_event: R,
+        meta: &ConnectionMeta,
+        timeout: Option<Duration>,
+        notify_evicted: Arc<Notify>,
+        watch_use: oneshot::Receiver<bool>,
+    ) -> bool
+    where
+        R: Future<Output = io::Result<usize>>,
     {
         // Reuse this same Notified future in the watch_use branch: notify_one()
         // may deliver the wakeup to an already-polled future, so creating a new
@@ -361,7 +387,7 @@ impl<S> ConnectionPool<S> {
                 // TODO: gracefully close the connection?
                 return true
             },
-            read_result = read_with_timeout(connection , timeout) => read_result
+            read_result = read_with_timeout(read_event, timeout) => read_result
         };
 
         match read_result {
@@ -440,15 +466,10 @@ impl<S> ConnectionPool<S> {
     }
 }
 
-async fn read_with_timeout<S>(
-    mut connection: OwnedMutexGuard<S>,
+async fn read_with_timeout(
+    read_event: impl Future<Output = io::Result<usize>>,
     timeout_duration: Option<Duration>,
-) -> io::Result<usize>
-where
-    S: AsyncRead + Unpin + Send,
-{
-    let mut buf = [0; 1];
-    let read_event = connection.read(&mut buf[..]);
+) -> io::Result<usize> {
     match timeout_duration {
         Some(d) => match timeout(d, read_event).await {
             Ok(res) => res,

@@ -12,10 +12,10 @@
 // See the License for the specific language governing permissions and
 // limitations under the License.
 
+use crate::int_hash::BuildIntHasher;
 use core::hash::Hash;
 use lru::LruCache;
 use parking_lot::Mutex;
-use crate::int_hash::BuildIntHasher;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;

@@ -255,8 +255,7 @@ impl TransportConnector {
             return None;
         };
         // cutover patch 7: taken out of its slot at once; the idle watcher,
-        // told by the pool, exits on its own (see `idle_slot`). `None`: the
-        // watcher found it closed a moment ago.
+        // told by the pool, exits on its own (see `idle_slot`).
         let mut stream = idle_slot::take(&slot)?;
         // test_reusable_stream: we assume server would never actively send data
         // first on an idle stream.
@@ -314,15 +313,15 @@ impl TransportConnector {
         let keepalive_pool_callback = self.keepalive_pool_callback.clone();
         let rt = pingora_runtime::current_handle();
         rt.spawn(async move {
-            if idle_slot::watch(
-                &pool,
-                slot,
-                &idle_meta.connection,
-                idle_timeout,
-                notify_close,
-                watch_use,
-            )
-            .await
+            if pool
+                .idle_watch(
+                    idle_slot::idle_read(&slot),
+                    &idle_meta.connection,
+                    idle_timeout,
+                    notify_close,
+                    watch_use,
+                )
+                .await
             {
                 if let Some(callback) = keepalive_pool_callback {
                     callback(idle_meta.elapsed());

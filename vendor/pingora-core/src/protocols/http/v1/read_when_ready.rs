@@ -93,7 +93,7 @@ where
         Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
         Poll::Ready(Ok(())) => {
             let read = read_buf.filled();
-            buf.reserve(len.max(read.len()));
+            buf.reserve(len); // room for the rest of a head, as before
             buf.put_slice(read);
             Poll::Ready(Ok(read.len()))
         }
